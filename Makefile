@@ -1,0 +1,46 @@
+# The two commands a fresh machine needs: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+RUNSTAMP := $(VENV)/.installed
+
+.PHONY: all install dev demo test lint fmt bench clean
+
+all: test
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(RUNSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $@ $(RUNSTAMP)
+
+install: $(RUNSTAMP)
+dev: $(STAMP)
+
+demo: $(RUNSTAMP)
+	$(BIN)/python -m journal demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check journal collector tui tests benchmarks migrations
+	$(BIN)/ruff format --check journal collector tui tests benchmarks migrations
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format journal collector tui tests benchmarks migrations
+	$(BIN)/ruff check --fix journal collector tui tests benchmarks migrations
+
+test: lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

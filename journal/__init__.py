@@ -1,0 +1,46 @@
+"""error-journal: an event-sourced error journal for resilient data collectors."""
+
+from __future__ import annotations
+
+from journal.errors import (
+    ConfigError,
+    JournalError,
+    SchemaNotReady,
+    StoreError,
+    StoreUnavailable,
+)
+from journal.events import (
+    BreakerState,
+    Event,
+    EventError,
+    Kind,
+    Severity,
+    alert_event,
+    breaker_event,
+    calls_event,
+    error_event,
+    journal_event,
+    retry_event,
+)
+from journal.redaction import add_secret_key, register_secret
+
+__all__ = [
+    "BreakerState",
+    "ConfigError",
+    "Event",
+    "EventError",
+    "JournalError",
+    "Kind",
+    "SchemaNotReady",
+    "Severity",
+    "StoreError",
+    "StoreUnavailable",
+    "add_secret_key",
+    "alert_event",
+    "breaker_event",
+    "calls_event",
+    "error_event",
+    "journal_event",
+    "register_secret",
+    "retry_event",
+]

@@ -1,0 +1,66 @@
+"""The one table, as SQLAlchemy Core metadata. Migrations in ``migrations/`` must match it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+# ids: bigint on PostgreSQL, INTEGER PRIMARY KEY (the rowid alias) on SQLite.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+# context: JSONB on PostgreSQL, JSON text on SQLite.
+ContextType = Text().with_variant(JSONB(), "postgresql")
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False),
+    # microseconds since the Unix epoch, UTC
+    Column("ts", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("source", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("error_type", String(255), nullable=True),
+    Column("severity", String(16), nullable=True),
+    Column("message", Text, nullable=True),
+    Column("attempt", Integer, nullable=True),
+    Column("delay", Float, nullable=True),
+    Column("state_from", String(16), nullable=True),
+    Column("state_to", String(16), nullable=True),
+    Column("context", ContextType, nullable=False),
+    UniqueConstraint("event_id", name="events_event_id_key"),
+    Index("ix_events_ts", "ts"),
+    Index("ix_events_kind_ts", "kind", "ts"),
+    Index("ix_events_name_ts", "name", "ts"),
+)
+
+# Column order used by readers and writers: matches `journal.events.Event` fields.
+EVENT_COLUMNS = (
+    "id",
+    "event_id",
+    "ts",
+    "kind",
+    "source",
+    "name",
+    "error_type",
+    "severity",
+    "message",
+    "attempt",
+    "delay",
+    "state_from",
+    "state_to",
+    "context",
+)

@@ -1,0 +1,1 @@
+"""Textual monitor for the error journal."""
