@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from journal.errors import (
+    CircuitBreakerError,
     ConfigError,
     JournalError,
+    RetryError,
     SchemaNotReady,
     StoreError,
     StoreUnavailable,
@@ -26,11 +28,13 @@ from journal.redaction import add_secret_key, register_secret
 
 __all__ = [
     "BreakerState",
+    "CircuitBreakerError",
     "ConfigError",
     "Event",
     "EventError",
     "JournalError",
     "Kind",
+    "RetryError",
     "SchemaNotReady",
     "Severity",
     "StoreError",

@@ -25,3 +25,32 @@ class SchemaNotReady(StoreError):
     def __init__(self, detail: str = "") -> None:
         msg = "database is not migrated to the current schema; run: journal migrate"
         super().__init__(f"{msg} ({detail})" if detail else msg)
+
+
+class CircuitBreakerError(JournalError):
+    """A call was rejected because breaker ``name`` is OPEN (or HALF_OPEN with no trial slot free)."""
+
+    def __init__(self, name: str, state: str, retry_after: float) -> None:
+        self.name = name
+        self.state = state
+        self.retry_after = max(0.0, retry_after)
+        if state == "OPEN":
+            detail = f"next trial call in {self.retry_after:.1f}s"
+        else:
+            detail = "trial calls in progress"
+        super().__init__(f"circuit breaker {name!r} is {state}: call rejected ({detail})")
+
+
+class RetryError(JournalError):
+    """Every attempt failed: ``attempts`` made, ``last_exception`` the final failure."""
+
+    def __init__(self, name: str, attempts: int, last_exception: BaseException | None) -> None:
+        self.name = name
+        self.attempts = attempts
+        self.last_exception = last_exception
+        last = (
+            f"{type(last_exception).__name__}: {last_exception}"
+            if last_exception
+            else "no exception"
+        )
+        super().__init__(f"{name}: gave up after {attempts} attempt(s); last error {last}")
