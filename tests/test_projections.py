@@ -1,0 +1,211 @@
+"""The pure folds, with expectations computed by hand."""
+
+from __future__ import annotations
+
+from journal.events import alert_event, breaker_event, calls_event, error_event, journal_event
+from journal.projections import MINUTE_US, JournalState
+
+M = MINUTE_US
+S = 1_000_000
+T = 1_800_000_000 * S  # an arbitrary whole-second epoch
+
+
+def fold(events):
+    st = JournalState()
+    for e in events:
+        st.apply(e)
+    return st
+
+
+def test_counts_by_type_name_severity_and_diversity() -> None:
+    st = fold(
+        [
+            error_event("api_error", "a", name="ohlcv", ts=T),
+            error_event("api_error", "b", name="oi", ts=T + S),
+            error_event("db_error", "c", severity="CRITICAL", ts=T + 2 * S),
+            error_event("api_error", "d", name="ohlcv", severity="WARNING", ts=T + 3 * S),
+        ]
+    )
+    snap = st.snapshot()
+    assert snap.errors.total == 4
+    assert dict(snap.errors.by_type) == {"api_error": 3, "db_error": 1}
+    assert dict(snap.errors.by_name) == {"ohlcv": 2, "oi": 1, "db_error": 1}
+    assert dict(snap.errors.by_severity) == {"ERROR": 2, "CRITICAL": 1, "WARNING": 1}
+    assert snap.errors.diversity == 2
+    assert snap.at == T + 3 * S
+
+
+def test_tracker_cleared_restarts_counts_but_not_breakers() -> None:
+    st = fold(
+        [
+            error_event("api_error", "a", ts=T),
+            breaker_event("b", "CLOSED", "OPEN", ts=T + S),
+            journal_event("tracker_cleared", ts=T + 2 * S),
+            error_event("db_error", "x", ts=T + 3 * S),
+        ]
+    )
+    snap = st.snapshot()
+    assert snap.errors.total == 1 and dict(snap.errors.by_type) == {"db_error": 1}
+    assert [e.error_type for e in snap.recent_errors] == ["db_error"]
+    assert snap.errors.cleared_at == T + 2 * S
+    assert snap.breakers["b"].state == "OPEN"
+
+
+def test_rates_over_trailing_windows_at_edges() -> None:
+    # errors at T, T+30s, T+90s, T+4min, T+10min
+    times = [T, T + 30 * S, T + 90 * S, T + 4 * M, T + 10 * M]
+    st = fold([error_event("e", "m", ts=t) for t in times])
+    # at T+10min: 1-min window (T+9m, T+10m] holds 1; 5-min (T+5m, T+10m] holds 1;
+    # 15-min (T-5m, T+10m] holds 5
+    r = st.rates(T + 10 * M)
+    assert r.total == {1: 1.0, 5: 1 / 5, 15: 5 / 15}
+    # at T+4min: (T+3m, T+4m] -> 1; (T-1m, T+4m] -> 4
+    r = st.rates(T + 4 * M)
+    assert r.total[1] == 1.0 and r.total[5] == 4 / 5
+    # the window is open on the left: at exactly T+1min, the error at T is out of the 1-min window
+    assert st.rates(T + M).total[1] == 1.0  # only T+30s
+    # (T+30s, T+90s]: the error at T+30s, exactly one minute earlier, has just left
+    assert st.rates(T + 90 * S).total[1] == 1.0
+    assert st.rates(T + 90 * S - 1).total[1] == 1.0  # holds T+30s, not yet T+90s
+    assert st.rates(T + 4 * M).total[15] == 4 / 15
+    assert st.rates(T + 10 * M).by_type["e"][15] == 5 / 15
+
+
+def test_rate_since_first_seen_matches_the_dashboard_form() -> None:
+    # 25 errors over 10 minutes -> 2.50/min; a type seen for under a minute divides by 1
+    events = [error_event("api_ohlcv_error", "m", ts=T + i * 24 * S) for i in range(25)]
+    events.append(error_event("api_oi_error", "m", ts=T + 9 * M + 30 * S))
+    st = fold(events)
+    snap = st.snapshot(at=T + 10 * M)
+    assert snap.errors.rate_since_first["api_ohlcv_error"] == 2.5
+    assert snap.errors.rate_since_first["api_oi_error"] == 1.0
+
+
+def test_recent_errors_ring_keeps_the_last_1000() -> None:
+    st = fold([error_event("e", str(i), ts=T + i) for i in range(1205)])
+    recent = st.snapshot().recent_errors
+    assert len(recent) == 1000
+    assert recent[0].message == "205" and recent[-1].message == "1204"
+
+
+def test_alert_counts_by_rule_and_key() -> None:
+    st = fold(
+        [
+            alert_event("error_count", "api_error", "x", ts=T),
+            alert_event("error_count", "db_error", "x", ts=T + 1),
+            alert_event("breaker_opened", "binance_oi", "x", ts=T + 2),
+        ]
+    )
+    a = st.snapshot().alerts
+    assert a.total == 3
+    assert dict(a.by_rule) == {"error_count": 2, "breaker_opened": 1}
+    assert dict(a.by_key) == {"api_error": 1, "db_error": 1, "binance_oi": 1}
+    assert [e.name for e in a.recent] == ["api_error", "db_error", "binance_oi"]
+
+
+def test_breaker_board_from_transitions_and_tallies() -> None:
+    st = fold(
+        [
+            calls_event("ohlcv", successes=95, failures=3, rejected=0, ts=T),
+            calls_event("ohlcv", successes=0, failures=2, rejected=0, ts=T + S),
+            breaker_event("ohlcv", "CLOSED", "OPEN", ts=T + S),
+            calls_event("ohlcv", successes=0, failures=0, rejected=15, ts=T + 60 * S),
+            breaker_event("ohlcv", "OPEN", "HALF_OPEN", ts=T + 60 * S),
+            calls_event("oi", successes=10, failures=0, rejected=0, ts=T + 61 * S),
+        ]
+    )
+    board = st.snapshot().breakers
+    b = board["ohlcv"]
+    assert (b.state, b.since, b.calls, b.successes, b.failures, b.rejected, b.opens) == (
+        "HALF_OPEN",
+        T + 60 * S,
+        100,
+        95,
+        5,
+        15,
+        1,
+    )
+    assert b.success_rate == 95.0
+    assert b.last_failure == T + S
+    assert board["oi"].state == "CLOSED" and board["oi"].success_rate == 100.0
+    assert list(board) == ["ohlcv", "oi"]
+
+
+def test_breaker_incident_spans_flapping_until_closed() -> None:
+    st = fold(
+        [
+            breaker_event("b", "CLOSED", "OPEN", ts=T),
+            breaker_event("b", "OPEN", "HALF_OPEN", ts=T + 60 * S),
+            breaker_event("b", "HALF_OPEN", "OPEN", ts=T + 61 * S),
+            breaker_event("b", "OPEN", "HALF_OPEN", ts=T + 121 * S),
+            breaker_event("b", "HALF_OPEN", "CLOSED", ts=T + 3 * M),
+            breaker_event("b", "CLOSED", "OPEN", ts=T + 10 * M),
+        ]
+    )
+    inc = st.snapshot(at=T + 11 * M).incidents
+    assert [(i.kind, i.key, i.start, i.end, i.opens) for i in inc.items] == [
+        ("breaker", "b", T, T + 3 * M, 2),
+        ("breaker", "b", T + 10 * M, None, 1),
+    ]
+    assert inc.items[1].duration_us == M  # ongoing: up to `at`
+    assert inc.resolved == 1 and inc.mttr_s == 180.0
+    assert [i.key for i in inc.ongoing] == ["b"]
+
+
+def test_error_burst_opens_above_threshold_and_ends_when_the_window_drains() -> None:
+    # 11 errors one second apart: the 11th (T+10s) makes 11 > 10 in 5 min -> burst starts at T+10s.
+    events = [error_event("api_error", "m", ts=T + i * S) for i in range(11)]
+    st = fold(events)
+    inc = st.snapshot(at=T + 20 * S).incidents
+    assert [(i.kind, i.key, i.start, i.end) for i in inc.items] == [
+        ("burst", "api_error", T + 10 * S, None)
+    ]
+    # The count falls back to 10 when the error at T leaves the window: at T + 5 min.
+    later = st.snapshot(at=T + 5 * M + 30 * S).incidents
+    assert [(i.start, i.end) for i in later.items] == [(T + 10 * S, T + 5 * M)]
+    assert later.mttr_s == (5 * M - 10 * S) / S
+    # Folding an unrelated later event closes it in the fold itself, at the same exact time.
+    st.apply(error_event("other", "m", ts=T + 6 * M))
+    closed = st.snapshot().incidents
+    assert [(i.key, i.start, i.end) for i in closed.items] == [("api_error", T + 10 * S, T + 5 * M)]
+    assert closed.resolved == 1
+
+
+def test_ten_errors_in_five_minutes_is_not_a_burst() -> None:
+    st = fold([error_event("api_error", "m", ts=T + i * S) for i in range(10)])
+    assert st.snapshot().incidents.items == ()
+
+
+def test_health_levels_and_reasons() -> None:
+    ok = fold([calls_event("b", successes=100, failures=0, rejected=0, ts=T)]).snapshot()
+    assert (ok.health.level, ok.health.reasons) == ("OK", ())
+
+    warn = fold(
+        [
+            calls_event("a", successes=10, failures=0, rejected=0, ts=T),
+            calls_event("b", successes=10, failures=0, rejected=0, ts=T),
+            breaker_event("b", "CLOSED", "OPEN", ts=T + S),
+        ]
+    ).snapshot()
+    assert warn.health.level == "WARNING"
+    assert warn.health.label == "WARNING - Moderate errors"
+    assert "1 circuit breaker(s) OPEN" in warn.health.reasons
+
+    # 6 errors within a minute: 1-min rate 6/min > 5/min -> CRITICAL
+    crit = fold([error_event("e", "m", ts=T + i * S) for i in range(6)]).snapshot()
+    assert crit.health.level == "CRITICAL"
+    assert any("error rate 6.0/min" in r for r in crit.health.reasons)
+
+    # a CRITICAL error counts for 5 minutes
+    st = fold([error_event("e", "m", severity="CRITICAL", ts=T)])
+    assert st.snapshot(at=T + 4 * M).health.level == "CRITICAL"
+    assert st.snapshot(at=T + 5 * M).health.level == "OK"
+
+    # 5 errors over 5 minutes: 5-min rate 1/min -> WARNING (KPI target < 1/min)
+    slow = fold([error_event("e", "m", ts=T + i * M) for i in range(5)]).snapshot(
+        at=T + 4 * M + 30 * S
+    )
+    assert slow.health.level == "WARNING"
+
+    low = fold([calls_event("c", successes=95, failures=5, rejected=0, ts=T)]).snapshot()
+    assert low.health.reasons == ("c success rate 95.00% (target > 99%)",)
