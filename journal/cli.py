@@ -1,32 +1,101 @@
-"""The ``journal`` command line. Bad input: one line on stderr, exit code 2."""
+"""The ``journal`` command line. Bad input: one line on stderr, exit code 2, never a traceback.
+
+Each command module exposes ``register(subparsers, common)``; `COMMAND_MODULES` lists them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from journal.errors import JournalError
 
+COMMAND_MODULES = ("journal.cli_migrate",)
+
+
+class UsageError(JournalError):
+    """Bad command-line usage."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("error-journal")
+    except Exception:
+        return "unknown"
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="journal", description="Event-sourced error journal.")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    """The full parser, with every registered command."""
+    parser = OneLineParser(
+        prog="journal", description="Event-sourced error journal: migrate, inspect, replay."
+    )
+    parser.add_argument("--version", action="version", version=f"journal {_version()}")
+    common = OneLineParser(add_help=False)
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="database URL (default: $JOURNAL_DB_URL, else sqlite:///journal.db)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub, common)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 0
+    """Run the CLI; returns the exit code."""
     try:
-        handler = args.handler
-        result: int = handler(args)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 0
+        result: int = args.handler(args)
         return result
     except JournalError as exc:
-        print(f"journal: error: {exc}", file=sys.stderr)
+        _one_line(str(exc))
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        mapped = _map_driver_error(exc)
+        if mapped is not None:
+            _one_line(str(mapped))
+            return 2
+        if os.environ.get("JOURNAL_DEBUG") == "1":
+            traceback.print_exc()
+        _one_line(f"unexpected {type(exc).__name__}: {exc} (set JOURNAL_DEBUG=1 for the traceback)")
+        return 1
+
+
+def _map_driver_error(exc: Exception) -> JournalError | None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError) or type(exc).__module__.startswith(("psycopg2", "sqlite3")):
+        from journal.store import map_db_error
+
+        url = getattr(exc, "journal_url", "") or os.environ.get("JOURNAL_DB_URL", "the database")
+        return map_db_error(exc, url)
+    return None
+
+
+def _one_line(message: str) -> None:
+    text = " ".join(message.split())
+    print(f"journal: error: {text}", file=sys.stderr)

@@ -24,7 +24,7 @@ class SchemaNotReady(StoreError):
 
     def __init__(self, detail: str = "") -> None:
         msg = "database is not migrated to the current schema; run: journal migrate"
-        super().__init__(f"{msg} ({detail})" if detail else msg)
+        super().__init__(f"{detail}: {msg}" if detail else msg)
 
 
 class CircuitBreakerError(JournalError):

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, inspect, pool
+from sqlalchemy.engine import make_url
 
 import migrations
+from journal.config import redact_url
+from journal.errors import SchemaNotReady
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, output_buffer: io.StringIO | None = None) -> Config:
     """An Alembic config for ``url`` that works from any working directory."""
-    cfg = Config()
+    cfg = Config(output_buffer=output_buffer)
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     cfg.attributes["url"] = url
@@ -33,21 +37,64 @@ def head_revision() -> str:
     return head
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
 def current_revision(url: str) -> str | None:
-    """The revision the database at ``url`` is at (None: not migrated)."""
+    """The revision the database at ``url`` is at (None: not migrated). Driver errors are mapped."""
+    from journal.store import map_db_error
+
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
+    except Exception as exc:
+        raise map_db_error(exc, url) from None
     finally:
         engine.dispose()
 
 
+def check_migrated(url: str) -> str:
+    """Return the head revision if the database is at it; else raise `SchemaNotReady`."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise SchemaNotReady(f"no journal database at {path}")
+    head = head_revision()
+    current = current_revision(url)
+    if current != head:
+        raise SchemaNotReady(f"{redact_url(url)} is at {current or 'no revision'}, head is {head}")
+    return head
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Upgrade the database at ``url`` (idempotent)."""
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str = "base") -> None:
     """Downgrade the database at ``url``."""
     command.downgrade(alembic_config(url), revision)
+
+
+def offline_sql(url: str, revision: str = "head") -> str:
+    """The SQL that upgrading to ``revision`` would run, for the URL's dialect; touches no database."""
+    buf = io.StringIO()
+    command.upgrade(alembic_config(url, output_buffer=buf), revision, sql=True)
+    return buf.getvalue()
+
+
+def has_events_table(url: str) -> bool:
+    """Does the database have the events table?"""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        return "events" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

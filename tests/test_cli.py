@@ -1,0 +1,105 @@
+"""The CLI as a user runs it: real subprocesses, one-line errors, exit code 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from journal.events import error_event
+from journal.store import EventStore
+
+
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k != "JOURNAL_DB_URL"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "journal", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert lines[0].startswith("journal: error: ")
+    assert fragment in lines[0]
+
+
+def test_migrate_status_info_round(tmp_path: Path) -> None:
+    st = run("migrate", "--status", cwd=tmp_path)
+    assert st.returncode == 0 and "not migrated" in st.stdout
+    assert not (tmp_path / "journal.db").exists()  # status creates nothing
+    up = run("migrate", cwd=tmp_path)
+    assert (
+        up.returncode == 0 and "upgraded sqlite:///journal.db: (none) -> 0001_events" in up.stdout
+    )
+    again = run("migrate", cwd=tmp_path)
+    assert "already at head 0001_events" in again.stdout
+    with EventStore(f"sqlite:///{tmp_path}/journal.db") as store:
+        store.append(
+            [error_event("api_error", "x", ts=1_800_000_000_000_000 + i) for i in range(3)]
+        )
+    info = run("info", cwd=tmp_path)
+    assert info.returncode == 0
+    assert "events:   3 (latest id 3)" in info.stdout
+    assert "span:     2027-01-15T08:00:00.000000Z .. 2027-01-15T08:00:00.000002Z" in info.stdout
+
+
+def test_db_option_and_env_var_choose_the_database(tmp_path: Path) -> None:
+    other = tmp_path / "sub" / "other.db"
+    done = run("migrate", "--db", f"sqlite:///{other}", cwd=tmp_path)
+    assert done.returncode == 0 and other.exists()
+    env_db = tmp_path / "env.db"
+    done = run("migrate", cwd=tmp_path, env={"JOURNAL_DB_URL": f"sqlite:///{env_db}"})
+    assert done.returncode == 0 and env_db.exists()
+    assert not (tmp_path / "journal.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("info", "--db", "nonsense"), "bad database URL 'nonsense'"),
+        (("migrate", "--db", "mysql://x@h/db"), "unsupported database 'mysql'"),
+        (
+            ("info", "--db", "postgresql+psycopg2://postgres@127.0.0.1:1/x"),
+            "cannot reach the database",
+        ),
+        (
+            ("migrate", "--db", "postgresql://postgres:pw123456@127.0.0.1:1/x"),
+            "cannot reach the database",
+        ),
+        (("info",), "run: journal migrate"),
+        (("bogus",), "invalid choice: 'bogus'"),
+        (("migrate", "--frob"), "unrecognized arguments: --frob"),
+        (("migrate", "--status", "--sql"), "not allowed with argument"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], fragment: str
+) -> None:
+    done = run(*args, cwd=tmp_path)
+    assert_one_line_error(done, fragment)
+    assert "pw123456" not in done.stderr
+
+
+def test_unmigrated_postgres_gets_the_hint(pg_url: str, tmp_path: Path) -> None:
+    assert_one_line_error(run("info", "--db", pg_url, cwd=tmp_path), "run: journal migrate")
+
+
+def test_empty_sqlite_file_gets_the_hint(tmp_path: Path) -> None:
+    (tmp_path / "empty.db").touch()
+    assert_one_line_error(
+        run("info", "--db", f"sqlite:///{tmp_path}/empty.db", cwd=tmp_path), "run: journal migrate"
+    )
