@@ -21,8 +21,10 @@ else is dialect-blind.
 from __future__ import annotations
 
 import itertools
+import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -31,7 +33,7 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.pool import StaticPool
 
 from journal.config import redact_url, resolve_db_url
 from journal.errors import SchemaNotReady, StoreError, StoreUnavailable
@@ -49,6 +51,17 @@ _INSERT_COLUMNS = (
 )
 _new_tuple = tuple.__new__
 _cursor_names = itertools.count()
+_live_stores: weakref.WeakSet[EventStore] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A forked child must not reuse the parent's pooled connections (SQLAlchemy's advice).
+    for store in list(_live_stores):
+        store.engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 Timestamp = datetime | int
 
@@ -138,6 +151,7 @@ class EventStore:
         self._schema_lock = threading.Lock()
         self.engine: Engine = self._make_engine(echo)
         self.dialect: str = self.engine.dialect.name
+        _live_stores.add(self)
 
     # ------------------------------------------------------------ engine
 
@@ -147,7 +161,8 @@ class EventStore:
             engine = create_engine(
                 self.url,
                 echo=echo,
-                poolclass=StaticPool if memory else NullPool,
+                # A small pool: a connection (and its pragmas) per append would cost ~30%.
+                **({"poolclass": StaticPool} if memory else {"pool_size": 4, "max_overflow": 8}),
                 connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             )
 
