@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,6 +79,10 @@ class IncidentTracker:
         self.open_breakers: dict[str, _Open] = {}
         self.open_bursts: dict[str, _Open] = {}
         self.recent: dict[str, deque[int]] = {}  # error type -> ts within the window
+        # (earliest time its window can drain, error type): one entry per open burst, so
+        # `advance` touches only the bursts that are due. Entries may be early, never late.
+        self._due: list[tuple[int, str]] = []
+        self._scheduled: dict[str, int] = {}  # error type -> time of its live heap entry
         self._sum: dict[str, int] = {"breaker": 0, "burst": 0}
         self._n: dict[str, int] = {"breaker": 0, "burst": 0}
 
@@ -129,13 +134,24 @@ class IncidentTracker:
             o.errors = len(dq)
             o.opens = len(dq)
             self.open_bursts[etype] = o
+            self._schedule(etype, dq[0] + self.window_us)
 
     def advance(self, now: int) -> None:
         """Time moved to ``now``: close bursts whose window has drained."""
-        if not self.open_bursts:
-            return
-        for etype in list(self.open_bursts):
-            self._expire(etype, self.recent[etype], now)
+        due = self._due
+        while due and due[0][0] <= now:
+            when, etype = heapq.heappop(due)
+            if self._scheduled.get(etype) != when or etype not in self.open_bursts:
+                continue  # a stale entry
+            del self._scheduled[etype]
+            dq = self.recent[etype]
+            self._expire(etype, dq, now)
+            if etype in self.open_bursts:
+                self._schedule(etype, dq[0] + self.window_us)
+
+    def _schedule(self, etype: str, when: int) -> None:
+        self._scheduled[etype] = when
+        heapq.heappush(self._due, (when, etype))
 
     # ------------------------------------------------------------ reading
 

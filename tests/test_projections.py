@@ -209,3 +209,17 @@ def test_health_levels_and_reasons() -> None:
 
     low = fold([calls_event("c", successes=95, failures=5, rejected=0, ts=T)]).snapshot()
     assert low.health.reasons == ("c success rate 95.00% (target > 99%)",)
+
+
+def test_bursts_that_reopen_keep_one_schedule_entry_each() -> None:
+    # Two bursts of the same type, an hour apart: each opens, drains and closes exactly once.
+    events = [error_event("e", "m", ts=T + i * S) for i in range(11)]
+    events += [error_event("e", "m", ts=T + 60 * M + i * S) for i in range(11)]
+    events.append(error_event("x", "m", ts=T + 2 * 60 * M))
+    st = fold(events)
+    inc = st.snapshot().incidents
+    assert [(i.start, i.end) for i in inc.items] == [
+        (T + 10 * S, T + 5 * M),
+        (T + 60 * M + 10 * S, T + 65 * M),
+    ]
+    assert len(st.incidents._due) <= len(st.incidents.open_bursts) + 1
