@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from journal.errors import JournalError
 
-COMMAND_MODULES = ("journal.cli_migrate",)
+COMMAND_MODULES = ("journal.cli_migrate", "journal.cli_status", "journal.demo")
 
 
 class UsageError(JournalError):

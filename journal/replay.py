@@ -13,7 +13,14 @@ from journal.projections import JournalSnapshot, JournalState
 class EventReader(Protocol):
     """What replay needs of a store."""
 
-    def read(self, **filters: Any) -> Iterator[Event]:
+    def read(
+        self,
+        *,
+        since: datetime | int | None = ...,
+        until: datetime | int | None = ...,
+        names: Iterable[str] | None = ...,
+        batch_size: int = ...,
+    ) -> Iterator[Event]:
         """Events in id order; ``since`` inclusive, ``until`` exclusive."""
         ...
 

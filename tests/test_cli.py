@@ -103,3 +103,29 @@ def test_empty_sqlite_file_gets_the_hint(tmp_path: Path) -> None:
     assert_one_line_error(
         run("info", "--db", f"sqlite:///{tmp_path}/empty.db", cwd=tmp_path), "run: journal migrate"
     )
+
+
+def test_demo_then_status_as_of_the_past(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/demo.db"
+    demo = run("demo", "--db", db, "--minutes", "10", cwd=tmp_path)
+    assert demo.returncode == 0, demo.stderr
+    assert "LIVE (replayed from the journal)" in demo.stdout and "HEALTH:" in demo.stdout
+    with EventStore(db) as store:
+        written = store.count()
+    assert f"journal demo: {written} events" in " ".join(demo.stdout.split())
+    past = run("status", "--db", db, "--at", "5m", cwd=tmp_path)
+    assert past.returncode == 0 and "HEALTH:" in past.stdout
+    empty_past = run("status", "--db", db, "--at", "2000-01-01T00:00:00Z", cwd=tmp_path)
+    assert empty_past.returncode == 0 and "Total Errors: 0" in empty_past.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("status", "--at", "yesterday"), "bad time 'yesterday'"),
+        (("demo", "--minutes", "0"), "--minutes must be between 5 and 1440"),
+        (("status", "--recent", "x"), "invalid int value"),
+    ],
+)
+def test_bad_status_and_demo_input(tmp_path: Path, args: tuple[str, ...], fragment: str) -> None:
+    assert_one_line_error(run(*args, "--db", f"sqlite:///{tmp_path}/j.db", cwd=tmp_path), fragment)

@@ -1,0 +1,125 @@
+"""Render a `JournalSnapshot` as the seed's monitoring dashboard, with Rich."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from journal.events import iso
+from journal.projections import JournalSnapshot
+
+_HEALTH_STYLE = {"OK": "bold green", "WARNING": "bold yellow", "CRITICAL": "bold red"}
+_STATE_STYLE = {"CLOSED": "green", "HALF_OPEN": "yellow", "OPEN": "red"}
+_SEV_MARK = {"CRITICAL": "[red]●[/]", "ERROR": "[dark_orange]●[/]", "WARNING": "[yellow]●[/]"}
+
+
+def render(
+    snap: JournalSnapshot, *, title: str = "ERROR MONITORING DASHBOARD", recent: int = 5
+) -> RenderableType:
+    """The dashboard: totals, error types with rates, recent errors, breakers, incidents, health."""
+    at = iso(snap.at) if snap.at is not None else "(no events)"
+    parts: list[RenderableType] = [Rule(f"{title} - {at}")]
+
+    parts.append(
+        Text.from_markup(
+            f"[bold]OVERALL STATISTICS[/]  Total Errors: [bold]{snap.errors.total}[/]"
+            f"   Diversity: {snap.errors.diversity} type(s)"
+            f"   Rate: {snap.rates.total.get(1, 0.0):.2f}/min (1m)"
+            f" {snap.rates.total.get(5, 0.0):.2f}/min (5m)"
+            f" {snap.rates.total.get(15, 0.0):.2f}/min (15m)"
+        )
+    )
+
+    types = Table(title="ERROR TYPES", title_justify="left", expand=False)
+    types.add_column("error type")
+    types.add_column("errors", justify="right")
+    types.add_column("rate", justify="right")
+    types.add_column("last 5m", justify="right")
+    for etype, count in snap.errors.by_type.items():
+        r5 = snap.rates.by_type.get(etype, {}).get(5, 0.0)
+        types.add_row(
+            etype,
+            str(count),
+            f"{snap.errors.rate_since_first.get(etype, 0.0):.2f}/min",
+            f"{r5:.2f}/min",
+        )
+    parts.append(types if snap.errors.by_type else Text("ERROR TYPES: none"))
+
+    if snap.recent_errors:
+        rec = Table(title=f"RECENT ERRORS (last {recent})", title_justify="left")
+        rec.add_column("")
+        rec.add_column("time")
+        rec.add_column("type")
+        rec.add_column("message", overflow="fold")
+        for e in list(snap.recent_errors)[-recent:]:
+            rec.add_row(
+                _SEV_MARK.get(e.severity or "", ""),
+                iso(e.ts)[:19],
+                e.error_type or e.name,
+                e.message or "",
+            )
+        parts.append(rec)
+
+    if snap.breakers:
+        br = Table(title="CIRCUIT BREAKERS", title_justify="left")
+        for col, just in (
+            ("breaker", "left"),
+            ("state", "left"),
+            ("calls", "right"),
+            ("success", "right"),
+            ("failed", "right"),
+            ("rejected", "right"),
+            ("opens", "right"),
+        ):
+            br.add_column(col, justify=just)  # type: ignore[arg-type]
+        for b in snap.breakers.values():
+            style = _STATE_STYLE.get(b.state, "")
+            br.add_row(
+                b.name,
+                f"[{style}]{b.state}[/]",
+                str(b.calls),
+                f"{b.success_rate:.2f}%",
+                str(b.failures),
+                str(b.rejected),
+                str(b.opens),
+            )
+        parts.append(br)
+
+    inc = snap.incidents
+    if inc.items:
+        it = Table(title=f"INCIDENTS (MTTR {_mttr(inc.mttr_s)})", title_justify="left")
+        for col in ("kind", "key", "start", "end", "duration"):
+            it.add_column(col)
+        for i in list(inc.items)[-8:]:
+            it.add_row(
+                i.kind,
+                i.key,
+                iso(i.start)[:19],
+                "ongoing" if i.end is None else iso(i.end)[:19],
+                f"{i.duration_s:.0f}s",
+            )
+        parts.append(it)
+
+    if snap.alerts.total:
+        parts.append(
+            Text(
+                f"ALERTS: {snap.alerts.total} fired ("
+                + ", ".join(f"{k}: {v}" for k, v in snap.alerts.by_rule.items())
+                + ")"
+            )
+        )
+
+    h = snap.health
+    parts.append(Text.from_markup(f"[bold]HEALTH:[/] [{_HEALTH_STYLE[h.level]}]{h.label}[/]"))
+    for reason in h.reasons:
+        parts.append(Text(f"  - {reason}"))
+    parts.append(Rule())
+    return Group(*parts)
+
+
+def _mttr(mttr_s: float | None) -> str:
+    if mttr_s is None:
+        return "n/a"
+    return f"{mttr_s / 60:.1f} min" if mttr_s >= 60 else f"{mttr_s:.0f}s"
