@@ -72,7 +72,9 @@ def assess(
     if bursts:
         warning.append(f"{len(bursts)} error burst(s) ongoing: {', '.join(i.key for i in bursts)}")
     if critical:
-        return Health("CRITICAL", "CRITICAL - Immediate attention needed", tuple(critical + warning))
+        return Health(
+            "CRITICAL", "CRITICAL - Immediate attention needed", tuple(critical + warning)
+        )
     if warning:
         return Health("WARNING", "WARNING - Moderate errors", tuple(warning))
     return Health("OK", "OK - All systems normal", ())

@@ -1,0 +1,481 @@
+"""Circuit breakers: CLOSED -> OPEN -> HALF_OPEN -> CLOSED, every transition journaled.
+
+One `CircuitBreaker` is usable as ``breaker.call(fn, ...)``, ``await breaker.call_async(fn, ...)``,
+a decorator on sync and async functions, and a (sync or async) context manager.
+
+- CLOSED: consecutive failures (a success resets the run) reaching ``failure_threshold`` open it.
+- OPEN: calls are rejected with `CircuitBreakerError` (which says how long until a trial)
+  until ``recovery_timeout`` seconds have passed; the next call then moves it to HALF_OPEN.
+- HALF_OPEN: at most ``half_open_max_calls`` trial calls at once (others are rejected);
+  ``success_threshold`` successes close it, any failure opens it again (timer restarts).
+- ``exclude`` exception types (business errors) and exceptions that are not
+  ``expected_exception`` pass through and count as neither success nor failure.
+
+The lock guards only counters and state: it is never held while the wrapped call runs (so
+calls through one breaker run concurrently) nor across an ``await``. Events are emitted after
+the lock is released: a ``breaker`` event per transition, preceded by a ``calls`` tally of
+the calls since the previous tally; tallies also go out every ``tally_interval`` seconds on
+the call path and on `flush_tallies()`. Summing a breaker's tallies gives its stats exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+from journal import runtime
+from journal.errors import CircuitBreakerError
+from journal.events import Event, breaker_event, calls_event, iso, journal_event, now_us
+
+F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
+
+CLOSED, OPEN, HALF_OPEN = "CLOSED", "OPEN", "HALF_OPEN"
+_CONFIG_KEYS = (
+    "failure_threshold",
+    "recovery_timeout",
+    "success_threshold",
+    "half_open_max_calls",
+    "exclude",
+    "expected_exception",
+    "tally_interval",
+)
+
+
+class CircuitBreaker:
+    """A thread- and asyncio-safe circuit breaker that journals its transitions."""
+
+    def __init__(
+        self,
+        name: str,
+        failure_threshold: int = 5,
+        recovery_timeout: float = 60.0,
+        success_threshold: int = 2,
+        *,
+        half_open_max_calls: int = 1,
+        exclude: tuple[type[BaseException], ...] | type[BaseException] = (),
+        expected_exception: tuple[type[BaseException], ...] | type[BaseException] = Exception,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], int] | None = None,
+        emit: Callable[[Event], None] | None = None,
+        tally_interval: float = 5.0,
+    ) -> None:
+        if not name:
+            raise ValueError("a circuit breaker needs a name")
+        if failure_threshold < 1 or success_threshold < 1 or half_open_max_calls < 1:
+            raise ValueError(
+                "failure_threshold, success_threshold and half_open_max_calls must be >= 1"
+            )
+        if recovery_timeout < 0 or tally_interval <= 0:
+            raise ValueError("recovery_timeout must be >= 0 and tally_interval > 0")
+        self.name = name
+        self.failure_threshold = int(failure_threshold)
+        self.recovery_timeout = float(recovery_timeout)
+        self.success_threshold = int(success_threshold)
+        self.half_open_max_calls = int(half_open_max_calls)
+        self.exclude = exclude if isinstance(exclude, tuple) else (exclude,)
+        self.expected_exception = (
+            expected_exception if isinstance(expected_exception, tuple) else (expected_exception,)
+        )
+        self.tally_interval = float(tally_interval)
+        self._clock = clock
+        self._wall = wall_clock or now_us
+        self._emit = emit
+        self._lock = threading.Lock()
+        self._state = CLOSED
+        # totals
+        self._successes = self._failures = self._rejected = self._opens = 0
+        # the current cycle
+        self._consecutive = 0
+        self._half_open_successes = 0
+        self._inflight_trials = 0
+        self._opened_at = 0.0
+        self._opened_at_wall: int | None = None
+        self._last_failure: tuple[int, str, str] | None = None
+        # since the previous tally
+        self._t_ok = self._t_bad = self._t_rej = 0
+        self._last_tally = clock()
+        self._cm_trials: ContextVar[tuple[bool, ...]] = ContextVar(
+            f"breaker_{name}_trials", default=()
+        )
+
+    # ------------------------------------------------------------ state machine (lock held)
+
+    @property
+    def state(self) -> str:
+        """CLOSED, OPEN or HALF_OPEN (an OPEN breaker past its timeout still reads OPEN until called)."""
+        return self._state
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The configuration this breaker was made with."""
+        return {k: getattr(self, k) for k in _CONFIG_KEYS}
+
+    def _tally(self, out: list[Event]) -> None:
+        if self._t_ok or self._t_bad or self._t_rej:
+            out.append(
+                calls_event(
+                    self.name,
+                    successes=self._t_ok,
+                    failures=self._t_bad,
+                    rejected=self._t_rej,
+                    state=self._state,
+                    ts=self._wall(),
+                )
+            )
+            self._t_ok = self._t_bad = self._t_rej = 0
+        self._last_tally = self._clock()
+
+    def _transition(self, to: str, reason: str, out: list[Event]) -> None:
+        self._tally(out)
+        ctx = {
+            "failures": self._consecutive,
+            "failure_threshold": self.failure_threshold,
+            "recovery_timeout": self.recovery_timeout,
+        }
+        out.append(
+            breaker_event(self.name, self._state, to, message=reason, context=ctx, ts=self._wall())
+        )
+        self._state = to
+        if to == OPEN:
+            self._opens += 1
+            self._opened_at = self._clock()
+            self._opened_at_wall = self._wall()
+            self._half_open_successes = 0
+        elif to == HALF_OPEN:
+            self._half_open_successes = 0
+            self._inflight_trials = 0
+        else:
+            self._consecutive = 0
+            self._half_open_successes = 0
+            self._opened_at_wall = None
+
+    def _publish(self, out: list[Event]) -> None:
+        emit = self._emit or runtime.emit
+        for event in out:
+            try:
+                emit(event)
+            except Exception:  # journaling must never break the caller
+                pass
+
+    def _admit(self) -> bool:
+        """Let a call through (returns whether it is a half-open trial) or raise."""
+        if (
+            self._state == CLOSED
+        ):  # unlocked read: a racing transition is no worse than a call in flight
+            return False
+        out: list[Event] = []
+        try:
+            with self._lock:
+                if self._state == CLOSED:
+                    return False
+                if self._state == OPEN:
+                    waited = self._clock() - self._opened_at
+                    if waited < self.recovery_timeout:
+                        self._rejected += 1
+                        self._t_rej += 1
+                        raise CircuitBreakerError(self.name, OPEN, self.recovery_timeout - waited)
+                    self._transition(
+                        HALF_OPEN, f"recovery timeout of {self.recovery_timeout:g}s passed", out
+                    )
+                if self._inflight_trials >= self.half_open_max_calls:
+                    self._rejected += 1
+                    self._t_rej += 1
+                    raise CircuitBreakerError(self.name, HALF_OPEN, 0.0)
+                self._inflight_trials += 1
+                return True
+        finally:
+            if out:
+                self._publish(out)
+
+    def _succeeded(self, trial: bool) -> None:
+        out: list[Event] | None = None
+        with self._lock:
+            self._successes += 1
+            self._t_ok += 1
+            self._consecutive = 0
+            if trial:
+                self._inflight_trials -= 1
+                if self._state == HALF_OPEN:
+                    self._half_open_successes += 1
+                    if self._half_open_successes >= self.success_threshold:
+                        out = []
+                        self._transition(
+                            CLOSED, f"{self._half_open_successes} trial call(s) succeeded", out
+                        )
+            if out is None and self._clock() - self._last_tally >= self.tally_interval:
+                out = []
+                self._tally(out)
+        if out:
+            self._publish(out)
+
+    def _failed(self, trial: bool, exc: BaseException) -> None:
+        out: list[Event] = []
+        with self._lock:
+            self._failures += 1
+            self._t_bad += 1
+            self._consecutive += 1
+            self._last_failure = (self._wall(), type(exc).__name__, str(exc)[:200])
+            if trial:
+                self._inflight_trials -= 1
+                if self._state == HALF_OPEN:
+                    self._transition(OPEN, f"trial call failed: {type(exc).__name__}", out)
+            elif self._state == CLOSED and self._consecutive >= self.failure_threshold:
+                self._transition(OPEN, f"{self._consecutive} consecutive failures", out)
+            if not out and self._clock() - self._last_tally >= self.tally_interval:
+                self._tally(out)
+        if out:
+            self._publish(out)
+
+    def _released(self, trial: bool) -> None:
+        """A call ended in an excluded exception: neither success nor failure."""
+        if trial:
+            with self._lock:
+                self._inflight_trials -= 1
+
+    def _ended_with(self, exc: BaseException, trial: bool) -> None:
+        if isinstance(exc, self.exclude) or not isinstance(exc, self.expected_exception):
+            self._released(trial)
+        else:
+            self._failed(trial, exc)
+
+    # ------------------------------------------------------------ public API
+
+    def call(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """Call ``fn(*args, **kwargs)`` through the breaker."""
+        trial = self._admit()
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            self._ended_with(exc, trial)
+            raise
+        self._succeeded(trial)
+        return result
+
+    async def call_async(self, fn: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
+        """Await ``fn(*args, **kwargs)`` through the breaker."""
+        trial = self._admit()
+        try:
+            result = await fn(*args, **kwargs)
+        except BaseException as exc:
+            self._ended_with(exc, trial)
+            raise
+        self._succeeded(trial)
+        return result
+
+    def __call__(self, fn: F) -> F:
+        """Decorate a sync or async function."""
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                return await self.call_async(fn, *args, **kwargs)
+
+            async_wrapper.breaker = self  # type: ignore[attr-defined]
+            return cast(F, async_wrapper)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return self.call(fn, *args, **kwargs)
+
+        wrapper.breaker = self  # type: ignore[attr-defined]
+        return cast(F, wrapper)
+
+    def __enter__(self) -> CircuitBreaker:
+        trial = self._admit()
+        self._cm_trials.set((*self._cm_trials.get(), trial))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack = self._cm_trials.get()
+        trial = stack[-1] if stack else False
+        self._cm_trials.set(stack[:-1])
+        if exc is None:
+            self._succeeded(trial)
+        else:
+            self._ended_with(exc, trial)
+
+    async def __aenter__(self) -> CircuitBreaker:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def get_stats(self) -> dict[str, Any]:
+        """State and counts (the seed's stats dict)."""
+        with self._lock:
+            calls = self._successes + self._failures
+            last = self._last_failure
+            return {
+                "name": self.name,
+                "state": self._state,
+                "calls": calls,
+                "successes": self._successes,
+                "failures": self._failures,
+                "rejected": self._rejected,
+                "success_rate": 100.0 if calls == 0 else round(100.0 * self._successes / calls, 2),
+                "opens": self._opens,
+                "consecutive_failures": self._consecutive,
+                "opened_at": iso(self._opened_at_wall)
+                if self._opened_at_wall is not None
+                else None,
+                "retry_after": (
+                    max(0.0, self.recovery_timeout - (self._clock() - self._opened_at))
+                    if self._state == OPEN
+                    else 0.0
+                ),
+                "last_failure": iso(last[0]) if last else None,
+                "last_failure_type": last[1] if last else None,
+                "last_failure_message": last[2] if last else None,
+                "config": self.config,
+            }
+
+    def reset(self) -> None:
+        """Operator action: back to CLOSED, the cycle forgotten; journaled."""
+        out: list[Event] = []
+        with self._lock:
+            before = self._state
+            self._tally(out)
+            out.append(
+                journal_event(
+                    "breaker_reset",
+                    f"circuit breaker {self.name!r} reset by operator (was {before})",
+                    context={"breaker": self.name, "state_from": before},
+                    ts=self._wall(),
+                )
+            )
+            if before != CLOSED:
+                self._transition(CLOSED, "reset by operator", out)
+            self._consecutive = 0
+            self._inflight_trials = 0
+        self._publish(out)
+
+    def flush_tallies(self) -> None:
+        """Emit the calls since the previous tally now."""
+        out: list[Event] = []
+        with self._lock:
+            self._tally(out)
+        if out:
+            self._publish(out)
+
+    def __repr__(self) -> str:
+        return f"CircuitBreaker({self.name!r}, state={self._state})"
+
+
+class CircuitBreakerManager:
+    """Named breakers: the same name gives the same breaker."""
+
+    def __init__(self, emit: Callable[[Event], None] | None = None) -> None:
+        self._emit = emit
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._lock = threading.Lock()
+
+    def get_breaker(self, name: str, **config: Any) -> CircuitBreaker:
+        """The breaker called ``name``, made with ``config`` on first use.
+
+        Asking again with a different explicit configuration is a `ValueError`.
+        """
+        with self._lock:
+            existing = self._breakers.get(name)
+            if existing is None:
+                if self._emit is not None:
+                    config.setdefault("emit", self._emit)
+                breaker = CircuitBreaker(name, **config)
+                self._breakers[name] = breaker
+                return breaker
+        current = existing.config
+        differ = [
+            f"{k}={config[k]!r} (has {current[k]!r})"
+            for k in config
+            if k in current and _normalise(k, config[k]) != current[k]
+        ]
+        unknown = [
+            k for k in config if k not in current and k not in ("clock", "wall_clock", "emit")
+        ]
+        if unknown:
+            raise ValueError(f"unknown circuit breaker parameter(s): {', '.join(unknown)}")
+        if differ:
+            raise ValueError(
+                f"circuit breaker {name!r} already exists with another configuration: {'; '.join(differ)}"
+            )
+        return existing
+
+    def breakers(self) -> list[CircuitBreaker]:
+        """Every breaker, by name."""
+        with self._lock:
+            return [self._breakers[k] for k in sorted(self._breakers)]
+
+    def get_all_stats(self) -> dict[str, dict[str, Any]]:
+        """Stats of every breaker."""
+        return {b.name: b.get_stats() for b in self.breakers()}
+
+    def reset_all(self) -> None:
+        """Reset every breaker (journaled)."""
+        for b in self.breakers():
+            b.reset()
+
+    def flush_tallies(self) -> None:
+        """Emit every breaker's pending call tally."""
+        for b in self.breakers():
+            b.flush_tallies()
+
+    def remove(self, name: str) -> None:
+        """Forget a breaker (its pending tally is emitted first)."""
+        with self._lock:
+            b = self._breakers.pop(name, None)
+        if b is not None:
+            b.flush_tallies()
+
+
+def _normalise(key: str, value: Any) -> Any:
+    if key in ("exclude", "expected_exception") and not isinstance(value, tuple):
+        return (value,)
+    if key in ("recovery_timeout", "tally_interval"):
+        return float(value)
+    return value
+
+
+_manager = CircuitBreakerManager()
+
+
+def get_circuit_breaker_manager() -> CircuitBreakerManager:
+    """The process-wide breaker manager."""
+    return _manager
+
+
+def circuit_breaker(
+    name: str | None = None,
+    failure_threshold: int = 5,
+    recovery_timeout: float = 60.0,
+    success_threshold: int = 2,
+    **config: Any,
+) -> Callable[[F], F]:
+    """Decorator: run a sync or async function through the named breaker of the manager."""
+
+    def decorate(fn: F) -> F:
+        breaker = _manager.get_breaker(
+            name or f"{fn.__module__}.{fn.__qualname__}",
+            failure_threshold=failure_threshold,
+            recovery_timeout=recovery_timeout,
+            success_threshold=success_threshold,
+            **config,
+        )
+        return breaker(fn)
+
+    return decorate
