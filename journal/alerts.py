@@ -1,0 +1,167 @@
+"""Alert rules, evaluated on event time (pure: the same events give the same alerts).
+
+The seed's rules, all configurable:
+- ``error_count``: more than 10 errors of one error type within 5 minutes (key: the type);
+- ``error_rate``: more than 5 errors per minute overall, i.e. more than 5 errors in the
+  trailing 60 s (key ``*``);
+- ``breaker_opened``: a breaker transitions to OPEN (key: the breaker);
+- ``critical_error``: an error of severity CRITICAL (key: the type).
+
+A fired alert is an ``alert`` event (``error_type`` = rule, ``name`` = key) with the
+triggering event's time and source. The same (rule, key) fires at most once per cooldown
+(5 minutes by default; per error type overridable), measured on event time. ``alert`` and
+``journal`` events are never evaluated, so an alert can never trigger an alert.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from journal.events import Event, alert_event
+
+S = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class TypeOverride:
+    """Per error type: another count threshold, window or cooldown (None: the default)."""
+
+    count_threshold: int | None = None
+    window_s: float | None = None
+    cooldown_s: float | None = None
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """Thresholds and cooldown; the defaults are the seed's."""
+
+    error_count_threshold: int = 10
+    error_count_window_s: float = 300.0
+    error_rate_per_min: float = 5.0
+    breaker_opened: bool = True
+    critical_error: bool = True
+    cooldown_s: float = 300.0
+    per_type: Mapping[str, TypeOverride] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.error_count_threshold < 1:
+            raise ValueError("error_count_threshold must be >= 1")
+        if self.error_count_window_s <= 0:
+            raise ValueError("error_count_window_s must be > 0")
+        if self.error_rate_per_min <= 0:
+            raise ValueError("error_rate_per_min must be > 0")
+        if self.cooldown_s < 0:
+            raise ValueError("cooldown_s must be >= 0")
+        for etype, o in self.per_type.items():
+            if not isinstance(o, TypeOverride):
+                raise ValueError(f"per_type[{etype!r}] must be a TypeOverride")
+            if o.count_threshold is not None and o.count_threshold < 1:
+                raise ValueError(f"per_type[{etype!r}].count_threshold must be >= 1")
+            if o.window_s is not None and o.window_s <= 0:
+                raise ValueError(f"per_type[{etype!r}].window_s must be > 0")
+            if o.cooldown_s is not None and o.cooldown_s < 0:
+                raise ValueError(f"per_type[{etype!r}].cooldown_s must be >= 0")
+
+    def count_rule(self, etype: str) -> tuple[int, int]:
+        """(threshold, window in us) of the error_count rule for a type."""
+        o = self.per_type.get(etype)
+        threshold = (
+            o.count_threshold if o and o.count_threshold is not None else self.error_count_threshold
+        )
+        window = o.window_s if o and o.window_s is not None else self.error_count_window_s
+        return threshold, int(window * S)
+
+    def cooldown_us(self, etype: str | None) -> int:
+        """Cooldown for alerts keyed by ``etype`` (or the global one)."""
+        o = self.per_type.get(etype) if etype else None
+        return int((o.cooldown_s if o and o.cooldown_s is not None else self.cooldown_s) * S)
+
+
+class AlertEngine:
+    """Feed it every event; it returns the alert events they fire."""
+
+    def __init__(self, config: AlertConfig | None = None) -> None:
+        self.config = config or AlertConfig()
+        self._by_type: dict[str, deque[int]] = {}
+        self._recent: deque[int] = deque()
+        self._last_fired: dict[tuple[str, str], int] = {}
+        self.fired = 0
+        self.suppressed = 0
+
+    def _fire(
+        self,
+        rule: str,
+        key: str,
+        etype: str | None,
+        event: Event,
+        message: str,
+        severity: str,
+        ctx: dict[str, object],
+    ) -> Event | None:
+        last = self._last_fired.get((rule, key))
+        if last is not None and event.ts - last < self.config.cooldown_us(etype):
+            self.suppressed += 1
+            return None
+        self._last_fired[(rule, key)] = event.ts
+        self.fired += 1
+        return alert_event(
+            rule, key, message, severity=severity, context=ctx, ts=event.ts, source=event.source
+        )
+
+    def apply(self, event: Event) -> list[Event]:
+        """The alerts ``event`` fires (usually none)."""
+        kind = event.kind
+        if kind == "error":
+            return self._on_error(event)
+        if kind == "breaker" and event.state_to == "OPEN" and self.config.breaker_opened:
+            a = self._fire(
+                "breaker_opened", event.name, None, event,
+                f"circuit breaker {event.name} opened ({event.state_from} -> OPEN)"
+                + (f": {event.message}" if event.message else ""),
+                "WARNING", {"state_from": event.state_from},
+            )  # fmt: skip
+            return [a] if a else []
+        return []
+
+    def _on_error(self, event: Event) -> list[Event]:
+        out: list[Event] = []
+        ts = event.ts
+        etype = event.error_type or event.name
+        threshold, window = self.config.count_rule(etype)
+        dq = self._by_type.get(etype)
+        if dq is None:
+            dq = self._by_type[etype] = deque()
+        dq.append(ts)
+        while dq and dq[0] <= ts - window:
+            dq.popleft()
+        if len(dq) > threshold:
+            a = self._fire(
+                "error_count", etype, etype, event,
+                f"{etype}: {len(dq)} errors in {window / 60 / S:g} min (threshold {threshold})",
+                "WARNING", {"count": len(dq), "threshold": threshold, "window_s": window / S},
+            )  # fmt: skip
+            if a:
+                out.append(a)
+        recent = self._recent
+        recent.append(ts)
+        while recent and recent[0] <= ts - 60 * S:
+            recent.popleft()
+        if len(recent) > self.config.error_rate_per_min:
+            a = self._fire(
+                "error_rate", "*", None, event,
+                f"error rate {len(recent)}/min (threshold {self.config.error_rate_per_min:g}/min)",
+                "WARNING", {"per_minute": len(recent), "threshold": self.config.error_rate_per_min},
+            )  # fmt: skip
+            if a:
+                out.append(a)
+        if event.severity == "CRITICAL" and self.config.critical_error:
+            a = self._fire(
+                "critical_error", etype, etype, event,
+                f"CRITICAL {etype}: {event.message or ''}".rstrip(": "),
+                "CRITICAL", {"error_name": event.name},
+            )  # fmt: skip
+            if a:
+                out.append(a)
+        return out
