@@ -150,9 +150,19 @@ def default_source() -> str:
     return _default_source
 
 
+def set_default_source(value: str | None) -> None:
+    """Name this process in events (None: back to host:pid)."""
+    global _default_source, _configured_source
+    _configured_source = value
+    _default_source = value
+
+
+_configured_source: str | None = None
+
+
 def _forget_source() -> None:
     global _default_source
-    _default_source = None
+    _default_source = _configured_source
 
 
 if hasattr(os, "register_at_fork"):

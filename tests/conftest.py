@@ -96,3 +96,29 @@ def migrated_url(db_url: str) -> str:
 
     upgrade(db_url)
     return db_url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _default_journal_in_a_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Code that emits without configuring gets a default journal: keep it out of the repo."""
+    folder = tmp_path_factory.mktemp("default_journal")
+    old = os.environ.get("JOURNAL_DB_URL")
+    os.environ["JOURNAL_DB_URL"] = f"sqlite:///{folder}/journal.db"
+    yield
+    import journal
+
+    journal.shutdown(5)
+    if old is None:
+        os.environ.pop("JOURNAL_DB_URL", None)
+    else:
+        os.environ["JOURNAL_DB_URL"] = old
+
+
+@pytest.fixture
+def configured(migrated_url: str) -> Iterator[object]:
+    """The process-wide journal on a fresh database (both dialects), shut down afterwards."""
+    import journal
+
+    j = journal.configure(migrated_url, source="test:1", flush_interval=0.05, sink_retry_wait=0.0)
+    yield j
+    journal.shutdown(10)
