@@ -87,6 +87,8 @@ class AlertEngine:
         self._by_type: dict[str, deque[int]] = {}
         self._recent: deque[int] = deque()
         self._last_fired: dict[tuple[str, str], int] = {}
+        self._rules: dict[str, tuple[int, int]] = {}  # error type -> (threshold, window us)
+        self._cooldowns: dict[str | None, int] = {}
         self.fired = 0
         self.suppressed = 0
 
@@ -101,7 +103,10 @@ class AlertEngine:
         ctx: dict[str, object],
     ) -> Event | None:
         last = self._last_fired.get((rule, key))
-        if last is not None and event.ts - last < self.config.cooldown_us(etype):
+        cooldown = self._cooldowns.get(etype)
+        if cooldown is None:
+            cooldown = self._cooldowns[etype] = self.config.cooldown_us(etype)
+        if last is not None and event.ts - last < cooldown:
             self.suppressed += 1
             return None
         self._last_fired[(rule, key)] = event.ts
@@ -129,7 +134,10 @@ class AlertEngine:
         out: list[Event] = []
         ts = event.ts
         etype = event.error_type or event.name
-        threshold, window = self.config.count_rule(etype)
+        rule = self._rules.get(etype)
+        if rule is None:
+            rule = self._rules[etype] = self.config.count_rule(etype)
+        threshold, window = rule
         dq = self._by_type.get(etype)
         if dq is None:
             dq = self._by_type[etype] = deque()

@@ -1,7 +1,8 @@
 """The process-wide journal: ``configure()``, ``flush()``, ``shutdown()``, the seed's entry points.
 
-`Journal` subscribes three things to the process bus: the live projections (and alert rules,
-whose alerts go to the sink dispatcher and back onto the bus), and the background writer.
+`Journal` subscribes three things to the process bus: the live projections (folded in the
+caller's thread), the background writer, and the alert dispatcher, whose thread evaluates the
+alert rules, puts fired alerts back on the bus and delivers them to the sinks.
 """
 
 from __future__ import annotations
@@ -49,10 +50,10 @@ class Journal:
         self.store = EventStore(self.url)
         self.state = JournalState()
         self.alerts = AlertEngine(alert_config)
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self.bus = runtime.get_bus()
         self.dispatcher = AlertDispatcher(
-            alert_sinks or (), emit=self.publish, retry_wait=sink_retry_wait
+            alert_sinks or (), emit=self.publish, retry_wait=sink_retry_wait, engine=self.alerts
         )
         url = self.url
 
@@ -75,7 +76,11 @@ class Journal:
             prepare=prepare,
             emit=self.publish,
         )
-        self._unsubscribe = [self.bus.subscribe(self._fold), self.bus.subscribe(self.writer.submit)]
+        self._unsubscribe = [
+            self.bus.subscribe(self._fold),
+            self.bus.subscribe(self.writer.submit),
+            self.bus.subscribe(self.dispatcher.submit),
+        ]
         self.tracker = ErrorTracker(self)
         self.closed = False
 
@@ -86,10 +91,6 @@ class Journal:
     def _fold(self, event: Event) -> None:
         with self._lock:
             self.state.apply(event)
-            fired = self.alerts.apply(event)
-        for alert in fired:
-            self.dispatcher.submit(alert)
-            self.bus.publish(alert)
 
     def snapshot(self, at: int | None = None) -> JournalSnapshot:
         """The live projections as of ``at`` (default: now)."""
@@ -101,11 +102,11 @@ class Journal:
         return dataclasses.asdict(self.writer.stats())
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Emit pending breaker tallies, deliver alerts, write everything; True if all was written."""
+        """Emit pending breaker tallies, evaluate and deliver alerts, write everything; True if all was written."""
         from journal.breaker import get_circuit_breaker_manager
 
         get_circuit_breaker_manager().flush_tallies()
-        self.dispatcher.flush(timeout)
+        self.dispatcher.flush(timeout)  # rules ran, alerts delivered (and published)
         return self.writer.flush(timeout)
 
     def shutdown(self, timeout: float = 10.0) -> bool:

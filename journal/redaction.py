@@ -50,71 +50,100 @@ _key_fragments = (
     "signature",
     "private_key",
 )
+# Text is scanned for key=value pairs only if it mentions one of these (cheap pre-check).
+_text_fragments: set[str] = {
+    "key",
+    "secret",
+    "pass",
+    "pwd",
+    "sig",
+    "token",
+    "auth",
+    "credential",
+    "cookie",
+}
 _literals: set[str] = set()
-_literal_re: re.Pattern[str] | None = None
 _MIN_LITERAL = 6
 
-
-def _build_pair_re() -> re.Pattern[str]:
-    keys = sorted(
-        _secret_keys | {"secret", "password", "signature", "token"}, key=len, reverse=True
-    )
-    names = "|".join(re.escape(k) for k in keys)
-    # key=value, key: value, "key": "value", key=value& in query strings
-    return re.compile(
-        rf"""(?ix)
-        (?P<key>["']?(?:[\w-]*?(?:{names}))["']?)
-        (?P<sep>\s*[=:]\s*)
-        (?P<q>["']?)
-        (?P<val>[^\s"'&,;}}\]]+)
-        """
-    )
-
-
-_pair_re = _build_pair_re()
+# Any `key=value` / `key: value` / `"key": "value"`; the callback decides if the key is secret.
+_pair_re = re.compile(
+    r"""(?P<key>["']?(?P<k>[A-Za-z_][\w.-]{0,63})["']?)(?P<sep>\s*[=:]\s*)(?P<q>["']?)(?P<val>[^\s"'&,;}\]]+)"""
+)
 _bearer_re = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}")
 _url_cred_re = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@]+):([^/\s@]+)@")
 
 
+_key_verdicts: dict[str, bool] = {}
+
+
 def is_secret_key(key: str) -> bool:
-    """Does a context key look like it holds a secret?"""
-    k = key.strip().lower()
-    if k in _secret_keys:
-        return True
-    return any(f in k for f in _key_fragments)
+    """Does a context key look like it holds a secret? (cached: keys repeat)"""
+    verdict = _key_verdicts.get(key)
+    if verdict is None:
+        k = key.strip().lower()
+        verdict = k in _secret_keys or any(f in k for f in _key_fragments)
+        if len(_key_verdicts) > 10_000:
+            _key_verdicts.clear()
+        _key_verdicts[key] = verdict
+    return verdict
 
 
 def add_secret_key(key: str) -> None:
     """Treat values under ``key`` (case-insensitive) as secrets from now on."""
-    global _pair_re
     with _lock:
-        _secret_keys.add(key.strip().lower())
-        _pair_re = _build_pair_re()
+        k = key.strip().lower()
+        _secret_keys.add(k)
+        _text_fragments.add(k)
+        _key_verdicts.clear()
+        _text_cache.clear()
 
 
 def register_secret(value: str | None) -> None:
     """Scrub this literal value wherever it appears in messages and context."""
-    global _literal_re
     if not value or len(value) < _MIN_LITERAL:
         return
     with _lock:
         _literals.add(value)
-        alternatives = "|".join(re.escape(v) for v in sorted(_literals, key=len, reverse=True))
-        _literal_re = re.compile(alternatives)
+        _text_cache.clear()
+
+
+def _pair(m: re.Match[str]) -> str:
+    if not is_secret_key(m["k"]):
+        return m[0]
+    return f"{m['key']}{m['sep']}{m['q']}{REDACTED}"
+
+
+_text_cache: dict[str, str] = {}
+_CACHE_MAX_ENTRIES = 4096
+_CACHE_MAX_CHARS = 256
 
 
 def redact_text(text: str) -> str:
-    """Scrub secrets out of free text (messages, exception text, URLs)."""
-    if not text:
+    """Scrub secrets out of free text (messages, exception text, URLs). Short texts are cached."""
+    if not text or len(text) < 6:
         return text
-    lit = _literal_re
-    if lit is not None:
-        text = lit.sub(REDACTED, text)
-    if "=" in text or ":" in text:
-        text = _pair_re.sub(lambda m: f"{m['key']}{m['sep']}{m['q']}{REDACTED}", text)
-        if "@" in text:
-            text = _url_cred_re.sub(lambda m: f"{m[1]}{m[2]}:{REDACTED}@", text)
-    if " " in text:
+    if len(text) <= _CACHE_MAX_CHARS:
+        hit = _text_cache.get(text)
+        if hit is None:
+            hit = _redact_text(text)
+            if len(_text_cache) >= _CACHE_MAX_ENTRIES:
+                _text_cache.clear()
+            _text_cache[text] = hit
+        return hit
+    return _redact_text(text)
+
+
+def _redact_text(text: str) -> str:
+    if _literals:
+        for secret in sorted(_literals, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+    lowered = text.lower()
+    if ("=" in text or ":" in text) and any(f in lowered for f in _text_fragments):
+        text = _pair_re.sub(_pair, text)
+    if "@" in text and "://" in text:
+        text = _url_cred_re.sub(lambda m: f"{m[1]}{m[2]}:{REDACTED}@", text)
+    if ("bearer" in lowered or "basic" in lowered) and " " in text:
         text = _bearer_re.sub(lambda m: f"{m[1]} {REDACTED}", text)
     return text
 

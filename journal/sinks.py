@@ -1,7 +1,7 @@
 """Alert sinks (logging, webhook, Slack, email, any callable) and the dispatcher thread.
 
-Sinks run on the dispatcher's own thread, never on the hot path: `AlertDispatcher.submit`
-is a non-blocking append. Each delivery is retried with tenacity; a sink that still fails
+Alert rules and sinks run on the dispatcher's own thread, never on the hot path:
+`AlertDispatcher.submit` is a non-blocking append. Each delivery is retried with tenacity; a sink that still fails
 is recorded as one ``journal`` event ``alert_sink_error``, at most once per sink per
 ``failure_cooldown`` (the rest are counted as suppressed), and such events never reach
 the alert rules, so a broken sink cannot alert about itself in a loop.
@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from journal import runtime
+from journal.alerts import AlertEngine
 from journal.events import Event, iso, journal_event
 from journal.redaction import redact_text, register_secret
 
@@ -176,13 +177,15 @@ class AlertDispatcher:
         sinks: Iterable[Sink | Callable[[Event], Any]] = (),
         *,
         emit: Callable[[Event], None] | None = None,
-        max_queue: int = 1000,
+        max_queue: int = 100_000,
         retry_attempts: int = 3,
         retry_wait: float = 0.5,
         failure_cooldown: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        engine: AlertEngine | None = None,
     ) -> None:
+        self.engine = engine
         self.sinks: list[Sink] = [as_sink(s) for s in sinks] or [LoggingSink()]
         self._emit = emit
         self.max_queue, self.retry_attempts, self.retry_wait = (
@@ -206,7 +209,8 @@ class AlertDispatcher:
         self._thread.start()
 
     def submit(self, alert: Event) -> None:
-        """Queue an alert for delivery (O(1); never blocks, never raises)."""
+        """Queue an event (O(1); never blocks, never raises): alerts are delivered to the sinks;
+        with an ``engine``, other events are evaluated by the alert rules on this thread."""
         if len(self._q) >= self.max_queue or self._stop:
             self._dropped += 1
             return
@@ -220,14 +224,29 @@ class AlertDispatcher:
             self._wake.wait(0.5)
             self._wake.clear()
             while self._q:
-                alert = self._q.popleft()
-                for sink in self.sinks:
-                    self._deliver(sink, alert)
+                event = self._q.popleft()
+                if event.kind == "alert":
+                    for sink in self.sinks:
+                        self._deliver(sink, event)
+                elif self.engine is not None:
+                    self._evaluate(event)
             with self._idle_lock:
                 if not self._q:
                     self._idle.set()
             if self._stop and not self._q:
                 return
+
+    def _evaluate(self, event: Event) -> None:
+        try:
+            fired = self.engine.apply(event) if self.engine is not None else []
+        except Exception:
+            log.exception("journal: alert rule evaluation failed")
+            return
+        for alert in fired:  # onto the bus: folded, written, and back here for delivery
+            try:
+                (self._emit or runtime.emit)(alert)
+            except Exception:
+                pass
 
     def _deliver(self, sink: Sink, alert: Event) -> None:
         per = self._per.setdefault(sink.name, {"sent": 0, "failed": 0})
