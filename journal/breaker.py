@@ -280,9 +280,18 @@ class CircuitBreaker:
             async_wrapper.breaker = self  # type: ignore[attr-defined]
             return cast(F, async_wrapper)
 
+        admit, ended, succeeded = self._admit, self._ended_with, self._succeeded
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            return self.call(fn, *args, **kwargs)
+            trial = admit()  # inlined `call`: one frame less per call
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                ended(exc, trial)
+                raise
+            succeeded(trial)
+            return result
 
         wrapper.breaker = self  # type: ignore[attr-defined]
         return cast(F, wrapper)

@@ -31,14 +31,18 @@ class CircuitBreakerError(JournalError):
     """A call was rejected because breaker ``name`` is OPEN (or HALF_OPEN with no trial slot free)."""
 
     def __init__(self, name: str, state: str, retry_after: float) -> None:
+        # No super().__init__ (BaseException.__new__ already keeps the args) and a lazy message
+        # in __str__: a fast-fail must stay cheap.
         self.name = name
         self.state = state
-        self.retry_after = max(0.0, retry_after)
-        if state == "OPEN":
+        self.retry_after = retry_after if retry_after > 0.0 else 0.0
+
+    def __str__(self) -> str:
+        if self.state == "OPEN":
             detail = f"next trial call in {self.retry_after:.1f}s"
         else:
             detail = "trial calls in progress"
-        super().__init__(f"circuit breaker {name!r} is {state}: call rejected ({detail})")
+        return f"circuit breaker {self.name!r} is {self.state}: call rejected ({detail})"
 
 
 class RetryError(JournalError):
