@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from journal import runtime
@@ -21,6 +22,7 @@ from journal.config import ENV_SOURCE, redact_url, resolve_db_url
 from journal.events import Event, now_us, set_default_source
 from journal.projections import JournalSnapshot, JournalState
 from journal.sinks import AlertDispatcher, Sink
+from journal.spool import default_spool_dir
 from journal.store import EventStore
 from journal.tracker import ErrorTracker
 from journal.writer import BufferedWriter
@@ -36,6 +38,7 @@ class Journal:
         db_url: str | None = None,
         *,
         source: str | None = None,
+        spool_dir: str | Path | None = None,
         alert_config: AlertConfig | None = None,
         alert_sinks: Iterable[Sink | Callable[[Event], Any]] | None = None,
         auto_migrate: bool = True,
@@ -75,6 +78,7 @@ class Journal:
             max_memory_events=max_memory_events,
             prepare=prepare,
             emit=self.publish,
+            spool_dir=spool_dir if spool_dir is not None else default_spool_dir(self.url),
         )
         self._unsubscribe = [
             self.bus.subscribe(self._fold),
@@ -134,13 +138,15 @@ _atexit_registered = False
 def configure(
     db_url: str | None = None,
     source: str | None = None,
+    spool_dir: str | Path | None = None,
     *,
     alert_config: AlertConfig | None = None,
     alert_sinks: Iterable[Sink | Callable[[Event], Any]] | None = None,
     **options: Any,
 ) -> Journal:
     """Set up the process-wide journal (replacing any previous one). Default URL: ``JOURNAL_DB_URL``
-    or ``sqlite:///journal.db``. Options: ``auto_migrate``, ``batch_size``, ``flush_interval``,
+    or ``sqlite:///journal.db``; spool directory: ``JOURNAL_SPOOL_DIR``, else beside the SQLite
+    file, else the user's data directory. Options: ``auto_migrate``, ``batch_size``, ``flush_interval``,
     ``max_memory_events``, ``sink_retry_wait``."""
     global _current, _atexit_registered
     with _lock:

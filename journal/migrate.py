@@ -76,7 +76,19 @@ def upgrade(url: str, revision: str = "head") -> None:
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _sqlite_wal(path)
     command.upgrade(alembic_config(url), revision)
+
+
+def _sqlite_wal(path: Path) -> None:
+    """Put a SQLite journal in WAL mode (persistent in the file) so readers never block writers."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+    finally:
+        conn.close()
 
 
 def downgrade(url: str, revision: str = "base") -> None:

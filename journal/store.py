@@ -172,7 +172,12 @@ class EventStore:
                 cur = dbapi_conn.cursor()
                 cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
                 if not memory:
-                    cur.execute("PRAGMA journal_mode = WAL")
+                    mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+                    if str(mode).lower() != "wal":
+                        try:  # needs an exclusive lock: migrations normally did it already
+                            cur.execute("PRAGMA journal_mode = WAL")
+                        except sqlite3.OperationalError:
+                            pass  # another writer holds the lock: WAL next time
                 cur.execute("PRAGMA synchronous = NORMAL")
                 cur.close()
 

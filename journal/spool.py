@@ -1,0 +1,220 @@
+"""The disk spool: where events wait, durably, while the store is unreachable.
+
+One append-only file per process (``journal-<host>-<pid>-<start>.spool``) in the spool
+directory. A record is one line: ``<crc32 of the JSON, 8 hex>\\t<Event.to_json()>\\n``.
+Each batch is written and ``fsync``'d before `append` returns. A process holds an exclusive
+``flock`` on its own file for as long as the file is open, so another process can tell a
+live spool from one left by a dead process, and two processes never drain the same file.
+
+Reading is forgiving: a torn last record, a garbage line or a checksum mismatch costs only
+that record, which goes to ``<file>.quarantine``; every valid record is delivered.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import socket
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from journal.errors import JournalError
+from journal.events import Event, EventError
+
+log = logging.getLogger("journal.spool")
+SUFFIX = ".spool"
+QUARANTINE = ".quarantine"
+
+
+class SpoolError(JournalError):
+    """The spool could not be written (disk full, read-only, not a directory...)."""
+
+
+def default_spool_dir(db_url: str) -> Path:
+    """Beside the SQLite file; for PostgreSQL, under the user's data directory.
+
+    ``JOURNAL_SPOOL_DIR`` overrides both.
+    """
+    env = os.environ.get("JOURNAL_SPOOL_DIR")
+    if env:
+        return Path(env)
+    from journal.migrate import sqlite_path
+
+    path = sqlite_path(db_url) if db_url.startswith("sqlite") else None
+    if path is not None:
+        return path.resolve().parent / f"{path.name}.spool.d"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "error-journal" / "spool"
+
+
+def encode_record(event: Event) -> bytes:
+    """One spool line for an event."""
+    payload = event.to_json().encode("utf-8")
+    return b"%08x\t%s\n" % (zlib.crc32(payload), payload)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """What reading a spool file found."""
+
+    events: int
+    bad: int
+
+
+def read_records(path: Path, quarantine: Callable[[bytes], None]) -> Iterator[Event]:
+    """Valid events of a spool file, in order; bad lines are handed to ``quarantine``."""
+    with open(path, "rb") as fh:
+        for line in fh:
+            if not line.endswith(b"\n"):
+                quarantine(line)  # a torn last record
+                continue
+            head, sep, payload = line[:-1].partition(b"\t")
+            try:
+                if not sep or len(head) != 8 or int(head, 16) != zlib.crc32(payload):
+                    raise ValueError("checksum")
+                yield Event.from_json(payload.decode("utf-8"))
+            except (ValueError, EventError, UnicodeDecodeError, json.JSONDecodeError):
+                quarantine(line)
+
+
+class Spool:
+    """This process's spool file (created on first append) plus recovery of others'."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.dir = Path(directory)
+        self.path: Path | None = None
+        self._fh: int | None = None
+        self.records = 0  # records in our current file
+        self.bytes = 0
+        self.quarantined = 0
+
+    # ------------------------------------------------------------ writing
+
+    def _open(self) -> int:
+        if self._fh is not None:
+            return self._fh
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            name = f"journal-{socket.gethostname()}-{os.getpid()}-{time.time_ns()}{SUFFIX}"
+            self.path = self.dir / name
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise SpoolError(f"cannot create a spool file in {self.dir}: {exc}") from None
+        self._fh = fd
+        return fd
+
+    def append(self, events: Sequence[Event]) -> int:
+        """Write and fsync a batch; returns how many records were written."""
+        if not events:
+            return 0
+        data = b"".join(encode_record(e) for e in events)
+        fd = self._open()
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            os.fsync(fd)
+        except OSError as exc:
+            raise SpoolError(f"cannot write the spool file {self.path}: {exc}") from None
+        self.records += len(events)
+        self.bytes += len(data)
+        return len(events)
+
+    # ------------------------------------------------------------ draining
+
+    def _quarantine_to(self, path: Path) -> Callable[[bytes], None]:
+        qpath = path.with_name(path.name + QUARANTINE)
+
+        def put(line: bytes) -> None:
+            self.quarantined += 1
+            try:
+                with open(qpath, "ab") as q:
+                    q.write(line if line.endswith(b"\n") else line + b"\n")
+                    q.flush()
+                    os.fsync(q.fileno())
+            except OSError:
+                log.exception("journal: cannot write the quarantine file %s", qpath)
+
+        return put
+
+    def drain_own(self, deliver: Callable[[list[Event]], None], batch: int = 2000) -> int:
+        """Deliver every record of our file in order, then remove it. Raises what ``deliver`` raises."""
+        if self._fh is None or self.path is None:
+            return 0
+        path = self.path
+        n = _deliver_file(path, deliver, batch, self._quarantine_to(path))
+        # Delivered: the file goes. Closing releases our lock; the next spill starts a new file.
+        os.close(self._fh)
+        self._fh = None
+        path.unlink(missing_ok=True)
+        self.path = None
+        self.records = self.bytes = 0
+        return n
+
+    def recover_orphans(
+        self, deliver: Callable[[list[Event]], None], batch: int = 2000
+    ) -> tuple[int, int]:
+        """Drain spool files of dead processes (their lock is free). Returns (files, events)."""
+        if not self.dir.is_dir():
+            return (0, 0)
+        files = events = 0
+        for path in sorted(self.dir.glob(f"*{SUFFIX}")):
+            if self.path is not None and path == self.path:
+                continue
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # its process is alive
+                before = self.quarantined
+                n = _deliver_file(path, deliver, batch, self._quarantine_to(path))
+                if self.quarantined > before:
+                    log.warning(
+                        "journal: spool %s had %d damaged record(s), moved to %s%s; %d delivered",
+                        path.name, self.quarantined - before, path.name, QUARANTINE, n,
+                    )  # fmt: skip
+                path.unlink(missing_ok=True)
+                files += 1
+                events += n
+            finally:
+                os.close(fd)
+        return files, events
+
+    def close(self) -> None:
+        """Close our file (kept on disk if it holds records: the next start drains it)."""
+        if self._fh is not None:
+            os.close(self._fh)
+            self._fh = None
+            if self.path is not None and self.records == 0:
+                self.path.unlink(missing_ok=True)
+
+
+def _deliver_file(
+    path: Path,
+    deliver: Callable[[list[Event]], None],
+    batch: int,
+    quarantine: Callable[[bytes], None],
+) -> int:
+    pending: list[Event] = []
+    n = 0
+    for event in read_records(path, quarantine):
+        pending.append(event)
+        if len(pending) >= batch:
+            deliver(pending)
+            n += len(pending)
+            pending = []
+    if pending:
+        deliver(pending)
+        n += len(pending)
+    return n
