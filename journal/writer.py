@@ -134,6 +134,8 @@ class BufferedWriter:
     # ------------------------------------------------------------ the thread
 
     def _run(self) -> None:
+        if not self._orphans_done:
+            self._wake.set()  # recover spools left by dead processes without waiting a tick
         while True:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
