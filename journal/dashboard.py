@@ -111,6 +111,34 @@ def render(
             )
         )
 
+    life = snap.journal
+    if life.counts:
+        bits = []
+        if life.outages:
+            last = (
+                "ongoing"
+                if life.outage_ongoing
+                else f"last {life.last_outage_seconds:.1f}s"
+                if life.last_outage_seconds is not None
+                else ""
+            )
+            bits.append(
+                f"{life.outages} store outage(s) ({last})"
+                if last
+                else f"{life.outages} store outage(s)"
+            )
+        for name in (
+            "spool_drained",
+            "spool_unwritable",
+            "alert_sink_error",
+            "breaker_reset",
+            "tracker_cleared",
+        ):
+            if life.counts.get(name):
+                bits.append(f"{name}: {life.counts[name]}")
+        if bits:
+            parts.append(Text("JOURNAL: " + "; ".join(bits)))
+
     h = snap.health
     parts.append(Text.from_markup(f"[bold]HEALTH:[/] [{_HEALTH_STYLE[h.level]}]{h.label}[/]"))
     for reason in h.reasons:

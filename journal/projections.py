@@ -9,7 +9,9 @@ Definitions (all on event time):
   minutes, for w = 1, 5, 15 minutes; per type likewise.
 - *per-type rate since first seen*: count / max(1, minutes from the first error of that
   type (since the last clear) to ``at``) -- the seed dashboard's ``25 errors (2.50/min)``.
-- a ``journal`` event ``tracker_cleared`` restarts counts and rates (history stays).
+- a ``journal`` event ``tracker_cleared`` restarts counts and rates (history stays); the
+  other ``journal`` events (store outages, spool drains, sink errors, resets) are counted,
+  and the last store outage is kept with its duration.
 """
 
 from __future__ import annotations
@@ -92,6 +94,17 @@ class Health:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalLife:
+    """The journal's own history: store outages, spool drains, sink errors, operator actions."""
+
+    counts: Mapping[str, int]
+    outages: int
+    last_outage_start: int | None
+    last_outage_seconds: float | None
+    outage_ongoing: bool
+
+
+@dataclass(frozen=True, slots=True)
 class JournalSnapshot:
     """Everything the projections know, as of ``at``."""
 
@@ -105,6 +118,7 @@ class JournalSnapshot:
     breakers: Mapping[str, BreakerRow]
     incidents: IncidentsSnapshot
     health: Health
+    journal: JournalLife
 
 
 class _Breaker:
@@ -140,6 +154,9 @@ class JournalState:
         self.recent_alerts: deque[Event] = deque(maxlen=RECENT_ALERTS)
         self.breakers: dict[str, _Breaker] = {}
         self.incidents = IncidentTracker()
+        self.journal_counts: Counter[str] = Counter()
+        self.last_outage_start: int | None = None
+        self.last_outage_seconds: float | None = None
 
     def _reset_errors(self, at: int | None) -> None:
         self.cleared_at = at
@@ -173,10 +190,22 @@ class JournalState:
             self.alerts_by_rule[e.error_type or ""] += 1
             self.alerts_by_key[e.name] += 1
             self.recent_alerts.append(e)
-        elif kind == "journal" and e.name == "tracker_cleared":
+        elif kind == "journal":
+            self._apply_journal(e, ts)
+        self.incidents.advance(ts)
+
+    def _apply_journal(self, e: Event, ts: int) -> None:
+        name = e.name
+        self.journal_counts[name] += 1
+        if name == "tracker_cleared":
             self._reset_errors(ts)
             self.recent_errors.clear()
-        self.incidents.advance(ts)
+        elif name == "store_unavailable":
+            self.last_outage_start = ts
+            self.last_outage_seconds = None
+        elif name == "store_recovered":
+            seconds = json.loads(e.context_json).get("outage_seconds")
+            self.last_outage_seconds = float(seconds) if seconds is not None else None
 
     def _apply_error(self, e: Event, ts: int) -> None:
         etype = e.error_type or e.name
@@ -287,6 +316,13 @@ class JournalState:
         from journal.health import assess
 
         health = assess(errors, rates, recent, breakers, incidents, ref)
+        life = JournalLife(
+            counts=dict(self.journal_counts),
+            outages=self.journal_counts.get("store_unavailable", 0),
+            last_outage_start=self.last_outage_start,
+            last_outage_seconds=self.last_outage_seconds,
+            outage_ongoing=self.last_outage_start is not None and self.last_outage_seconds is None,
+        )
         return JournalSnapshot(
             at=at,
             events_seen=self.events_seen,
@@ -298,4 +334,5 @@ class JournalState:
             breakers=breakers,
             incidents=incidents,
             health=health,
+            journal=life,
         )

@@ -223,3 +223,20 @@ def test_bursts_that_reopen_keep_one_schedule_entry_each() -> None:
         (T + 60 * M + 10 * S, T + 65 * M),
     ]
     assert len(st.incidents._due) <= len(st.incidents.open_bursts) + 1
+
+
+def test_the_journal_life_is_folded_too() -> None:
+    st = fold(
+        [
+            journal_event("store_unavailable", "refused", ts=T),
+            journal_event("store_recovered", context={"outage_seconds": 12.5}, ts=T + 13 * S),
+            journal_event("alert_sink_error", "down", ts=T + 14 * S),
+            journal_event("store_unavailable", "reset", ts=T + 20 * S),
+        ]
+    )
+    life = st.snapshot().journal
+    assert life.outages == 2 and life.outage_ongoing and life.last_outage_start == T + 20 * S
+    assert life.counts["alert_sink_error"] == 1
+    st.apply(journal_event("store_recovered", context={"outage_seconds": 3.0}, ts=T + 23 * S))
+    life = st.snapshot().journal
+    assert (life.outage_ongoing, life.last_outage_seconds) == (False, 3.0)
