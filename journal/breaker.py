@@ -166,10 +166,29 @@ class CircuitBreaker:
 
     def _admit(self) -> bool:
         """Let a call through (returns whether it is a half-open trial) or raise."""
-        if (
-            self._state == CLOSED
-        ):  # unlocked read: a racing transition is no worse than a call in flight
+        state = self._state
+        if state == CLOSED:  # unlocked read: a racing transition is no worse than a call in flight
             return False
+        if state == OPEN:
+            # The fast-fail: decide under the lock, raise after releasing it (an exception
+            # leaving a `with` block costs more than the lock itself).
+            reject = -1.0
+            tally: list[Event] | None = None
+            with self._lock:
+                if self._state == OPEN:
+                    now = self._clock()
+                    waited = now - self._opened_at
+                    if waited < self.recovery_timeout:
+                        self._rejected += 1
+                        self._t_rej += 1
+                        reject = self.recovery_timeout - waited
+                        if now - self._last_tally >= self.tally_interval:
+                            tally = []
+                            self._tally(tally)  # rejections reach the journal during the outage
+            if reject >= 0.0:
+                if tally:
+                    self._publish(tally)
+                raise CircuitBreakerError(self.name, OPEN, reject)
         out: list[Event] = []
         try:
             with self._lock:

@@ -1,4 +1,10 @@
-"""``journal demo``: a simulated collector session journaled, then replayed live and as of the past."""
+"""``journal demo``: a simulated collector session through the real breakers, retries, tracker
+and alert rules, journaled, then replayed live and as of a moment in its outage.
+
+The session runs on a simulated clock (retries "sleep" by advancing it), so 30 minutes of
+collection take a second or two. Five Binance-like endpoints are polled every 5 s; the
+funding endpoint goes down for a stretch, so its breaker opens, half-opens and closes.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,7 @@ import random
 from typing import Any
 
 from journal.config import redact_url, resolve_db_url
-from journal.events import (
-    Event,
-    breaker_event,
-    calls_event,
-    error_event,
-    iso,
-    now_us,
-    retry_event,
-)
+from journal.events import iso, now_us
 
 ENDPOINTS = [
     "binance_ohlcv",
@@ -24,7 +22,6 @@ ENDPOINTS = [
     "binance_liquidations",
     "binance_trader_ratio",
 ]
-S = 1_000_000
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -37,118 +34,93 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_demo)
 
 
-def simulate(minutes: int, seed: int, end_us: int) -> list[Event]:
-    """A session in event time: calls every 5 s per endpoint, funding has an outage in the middle."""
+class SimClock:
+    """Simulated time: seconds since the epoch; sleeping advances it."""
+
+    def __init__(self, start_s: float) -> None:
+        self.t = start_s
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def wall_us(self) -> int:
+        return int(self.t * 1_000_000)
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class ExchangeDown(ConnectionError):
+    """The simulated exchange refused the request."""
+
+
+def run_session(url: str, minutes: int, seed: int) -> tuple[int, int, list[str]]:
+    """Collect for ``minutes`` of simulated time into the journal at ``url``.
+
+    Returns (session start us, session end us, fired alert lines).
+    """
+    import journal
+    from journal import events
+    from journal.breaker import CircuitBreakerManager
+    from journal.errors import CircuitBreakerError, RetryError
+    from journal.retry import retry_api_call
+    from journal.sinks import CallableSink
+
     rng = random.Random(seed)
-    start = end_us - minutes * 60 * S
-    out: list[Event] = []
-    state = dict.fromkeys(ENDPOINTS, "CLOSED")
-    tallies = {n: [0, 0, 0] for n in ENDPOINTS}
-    outage = (start + minutes * 20 * S, start + minutes * 32 * S)  # 1/3 .. ~1/2 of the session
-    fails = dict.fromkeys(ENDPOINTS, 0)
-    opened_at: dict[str, int] = {}
-    for tick in range(minutes * 12):
-        ts = start + tick * 5 * S
+    end = now_us()
+    clock = SimClock((end - minutes * 60_000_000) / 1e6)
+    start = clock.wall_us()
+    outage = (
+        start + minutes * 20_000_000,
+        start + minutes * 30_000_000,
+    )  # 1/3 to 1/2 of the session
+    alerts: list[str] = []
+    events.set_clock(clock.wall_us)
+    try:
+        journal.configure(url, source="demo-collector:1",
+                          alert_sinks=[CallableSink(lambda a: alerts.append(f"[{a.severity}] {a.message}"), name="demo")])  # fmt: skip
+        manager = (
+            CircuitBreakerManager()
+        )  # the seed's per-endpoint breakers, on the simulated clock
+        fetchers = {}
         for name in ENDPOINTS:
-            if state[name] == "OPEN":
-                if ts - opened_at[name] >= 120 * S:
-                    out.append(
-                        breaker_event(
-                            name, "OPEN", "HALF_OPEN", ts=ts, message="recovery timeout passed"
-                        )
-                    )
-                    state[name] = "HALF_OPEN"
-                else:
-                    tallies[name][2] += 1
-                    continue
-            down = name == "binance_funding" and outage[0] <= ts < outage[1]
-            failed = down or rng.random() < 0.01
-            if failed:
-                tallies[name][1] += 1
-                fails[name] += 1
-                kind = (
-                    "api_funding_error"
-                    if name == "binance_funding"
-                    else f"api_{name.split('_', 1)[1]}_error"
-                )
-                out.append(
-                    error_event(
-                        kind,
-                        "ConnectionError: failed to connect to Binance API",
-                        name=name,
-                        context={"symbol": "SOL/USDT", "function": f"fetch_{name}"},
-                        ts=ts + 1,
-                    )
-                )
-                for attempt in (1, 2):
-                    out.append(
-                        retry_event(
-                            name,
-                            attempt,
-                            2.0**attempt,
-                            error_type="ConnectionError",
-                            ts=ts + 2 + attempt,
-                        )
-                    )
-                if state[name] == "HALF_OPEN" or fails[name] >= 10:
-                    out.append(
-                        calls_event(
-                            name,
-                            successes=tallies[name][0],
-                            failures=tallies[name][1],
-                            rejected=tallies[name][2],
-                            ts=ts + 5,
-                        )
-                    )
-                    tallies[name] = [0, 0, 0]
-                    out.append(
-                        breaker_event(
-                            name,
-                            state[name],
-                            "OPEN",
-                            ts=ts + 5,
-                            message="failure threshold reached",
-                        )
-                    )
-                    state[name] = "OPEN"
-                    opened_at[name] = ts
-                    fails[name] = 0
-            else:
-                tallies[name][0] += 1
-                fails[name] = 0
-                if state[name] == "HALF_OPEN":
-                    out.append(
-                        calls_event(
-                            name,
-                            successes=tallies[name][0],
-                            failures=tallies[name][1],
-                            rejected=tallies[name][2],
-                            ts=ts + 5,
-                        )
-                    )
-                    tallies[name] = [0, 0, 0]
-                    out.append(
-                        breaker_event(
-                            name, "HALF_OPEN", "CLOSED", ts=ts + 5, message="trial calls succeeded"
-                        )
-                    )
-                    state[name] = "CLOSED"
-        if tick % 12 == 11:
-            for name in ENDPOINTS:
-                s_, f_, r_ = tallies[name]
-                if s_ or f_ or r_:
-                    out.append(calls_event(name, successes=s_, failures=f_, rejected=r_, ts=ts + 6))
-                tallies[name] = [0, 0, 0]
-    return sorted(out, key=lambda e: e.ts)
+            breaker = manager.get_breaker(
+                name, failure_threshold=10, recovery_timeout=120, clock=clock.monotonic
+            )
+
+            def exchange(name: str = name) -> str:
+                down = name == "binance_funding" and outage[0] <= clock.wall_us() < outage[1]
+                if down or rng.random() < 0.004:
+                    exc = ExchangeDown(f"Failed to connect to Binance API ({name})")
+                    family = f"api_{name.split('_', 1)[1]}_error"
+                    ctx = {"symbol": "SOL/USDT", "endpoint": name}
+                    journal.record_error(family, exc, ctx, name=name)
+                    raise exc
+                return "ok"
+
+            fetchers[name] = retry_api_call(max_retries=2, initial_delay=1.0, jitter=False, sleep=clock.sleep,
+                                            name=f"fetch_{name}")(breaker(exchange))  # fmt: skip
+        for tick in range(minutes * 12):
+            clock.t = start / 1e6 + tick * 5
+            for fetch in fetchers.values():
+                try:
+                    fetch()  # each failed attempt was recorded by the exchange client
+                except (CircuitBreakerError, RetryError, ExchangeDown):
+                    pass  # the collector serves cached data; the journal has the story
+        manager.flush_tallies()
+        journal.flush(30)
+        journal.shutdown(30)
+    finally:
+        events.set_clock(None)
+    return start, end, alerts
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Journal the session into the database, then replay it now and as of the outage."""
+    """Run the session, then show the dashboard replayed from the journal, now and in the outage."""
     from rich.console import Console
 
     from journal.dashboard import render
     from journal.errors import ConfigError
-    from journal.migrate import upgrade
     from journal.replay import replay, replay_snapshot
     from journal.store import EventStore
 
@@ -156,20 +128,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise ConfigError("--minutes must be between 5 and 1440")
     url = resolve_db_url(args.db)
     console = Console()
-    upgrade(url)
-    end = now_us()
-    events = simulate(args.minutes, args.seed, end)
+    start, end, alerts = run_session(url, args.minutes, args.seed)
     with EventStore(url) as store:
-        written = sum(store.append(events[i : i + 500]) for i in range(0, len(events), 500))
+        written = store.count(since=start)
+        console.print(f"[bold]journal demo[/]: a {args.minutes}-minute simulated collector session, "
+                      f"{written} events journaled to {redact_url(url)}")  # fmt: skip
         console.print(
-            f"[bold]journal demo[/]: {written} events of a {args.minutes}-minute simulated collector "
-            f"session written to {redact_url(url)}"
+            f"{len(alerts)} alert(s) fired: "
+            + "; ".join(alerts[:4])
+            + (" ..." if len(alerts) > 4 else "")
         )
-        first = events[0].ts
-        state = replay(store, since=first)
-        snap = state.snapshot(end)
+        snap = replay(store, since=start).snapshot(end)
         console.print(render(snap, title="LIVE (replayed from the journal)"))
-        mid = first + (end - first) * 4 // 10
+        mid = start + (end - start) * 4 // 10
         console.print(
             render(replay_snapshot(store, mid), title=f"AS OF {iso(mid)[:19]} (during the outage)")
         )

@@ -15,7 +15,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, NamedTuple
@@ -79,9 +79,22 @@ class EventError(JournalError, ValueError):
 # ---------------------------------------------------------------- time helpers
 
 
-def now_us() -> int:
-    """Wall-clock time in integer microseconds since the epoch (UTC)."""
+def _system_us() -> int:
     return time.time_ns() // 1000
+
+
+_clock: Callable[[], int] = _system_us
+
+
+def now_us() -> int:
+    """Wall-clock time in integer microseconds since the epoch (UTC); see `set_clock`."""
+    return _clock()
+
+
+def set_clock(clock: Callable[[], int] | None) -> None:
+    """Make events take their time from ``clock`` (microseconds), e.g. a simulation; None resets."""
+    global _clock
+    _clock = clock or _system_us
 
 
 def to_us(value: datetime | int | float) -> int:

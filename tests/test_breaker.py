@@ -319,3 +319,17 @@ def test_calls_run_concurrently_through_one_breaker() -> None:
     for t in threads:
         t.join(5)
     assert sorted(done) == [0, 1, 2, 3]
+
+
+def test_rejections_are_tallied_while_open() -> None:
+    events: list[Event] = []
+    b, clock = make(events, tally_interval=5.0, recovery_timeout=60.0)
+    for _ in range(3):
+        fail(b)
+    events.clear()
+    for _ in range(4):
+        clock.t += 2
+        with pytest.raises(CircuitBreakerError):
+            ok(b)
+    # t+2, t+4: no tally yet; t+6 >= 5 s after the transition's tally: tally of 3; t+8: not yet
+    assert [(e.kind, e.context["rejected"]) for e in events] == [("calls", 3)]
