@@ -154,7 +154,12 @@ def configure(
         if old is not None:
             old.shutdown()
         journal = Journal(
-            db_url, source=source, alert_config=alert_config, alert_sinks=alert_sinks, **options
+            db_url,
+            source=source,
+            spool_dir=spool_dir,
+            alert_config=alert_config,
+            alert_sinks=alert_sinks,
+            **options,
         )
         _current = journal
         runtime.mark_configured(True)

@@ -250,6 +250,13 @@ class CircuitBreaker:
             if not out and self._clock() - self._last_tally >= self.tally_interval:
                 self._tally(out)
         if out:
+            if any(e.kind == "breaker" and e.state_to == OPEN for e in out):
+                # Tell a retry around us that this failure opened the circuit: sleeping before
+                # an attempt that can only be rejected would be wasted (see journal.retry).
+                try:
+                    exc.__dict__["journal_opened_breaker"] = self.name
+                except Exception:
+                    pass
             self._publish(out)
 
     def _released(self, trial: bool) -> None:

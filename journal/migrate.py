@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -17,6 +18,9 @@ from journal.config import redact_url
 from journal.errors import SchemaNotReady
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+# Alembic keeps its migration context in module globals: one command at a time per process
+# (a writer thread auto-migrating must not meet a `journal migrate` in another thread).
+_alembic_lock = threading.RLock()
 
 
 def alembic_config(url: str, output_buffer: io.StringIO | None = None) -> Config:
@@ -77,7 +81,8 @@ def upgrade(url: str, revision: str = "head") -> None:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         _sqlite_wal(path)
-    command.upgrade(alembic_config(url), revision)
+    with _alembic_lock:
+        command.upgrade(alembic_config(url), revision)
 
 
 def _sqlite_wal(path: Path) -> None:
@@ -93,13 +98,15 @@ def _sqlite_wal(path: Path) -> None:
 
 def downgrade(url: str, revision: str = "base") -> None:
     """Downgrade the database at ``url``."""
-    command.downgrade(alembic_config(url), revision)
+    with _alembic_lock:
+        command.downgrade(alembic_config(url), revision)
 
 
 def offline_sql(url: str, revision: str = "head") -> str:
     """The SQL that upgrading to ``revision`` would run, for the URL's dialect; touches no database."""
     buf = io.StringIO()
-    command.upgrade(alembic_config(url, output_buffer=buf), revision, sql=True)
+    with _alembic_lock:
+        command.upgrade(alembic_config(url, output_buffer=buf), revision, sql=True)
     return buf.getvalue()
 
 

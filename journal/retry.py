@@ -11,15 +11,17 @@ Semantics:
   date) makes the next delay at least that long; it wins over ``max_delay``, not over
   ``deadline``.
 - ``deadline``: an overall budget in seconds from the first attempt. No sleep may end past it.
-- ``give_up_on`` exception types, exceptions that are not ``retry_on``, and
-  `CircuitBreakerError` are re-raised at once, never retried. All attempts failing raises
+- ``give_up_on`` exception types, exceptions that are not ``retry_on``, `CircuitBreakerError`,
+  and the failure that just opened a circuit breaker are re-raised at once, never retried. All attempts failing raises
   `RetryError` (``attempts``, ``last_exception``, ``__cause__``).
 
 Stacking with a breaker (the seed's Scenario 1):
 - retry outside, breaker inside (``@retry_api_call`` over ``@circuit_breaker``): each failed
-  attempt counts as a breaker failure; once the breaker opens, the next attempt is rejected
-  with `CircuitBreakerError`, which stops the retrying at once and reaches the caller
-  unwrapped: the breaker has said "fail fast", and sleeping on would only delay that.
+  attempt counts as a breaker failure. The failure that opens the breaker is marked by it,
+  and the retrying stops right there (re-raising that failure) instead of sleeping before an
+  attempt that could only be rejected; later calls get `CircuitBreakerError` at once. A
+  `CircuitBreakerError` met while retrying also stops it, unwrapped: the breaker has said
+  "fail fast".
 - breaker outside, retry inside: the breaker sees one call per retry sequence, and one
   failure (`RetryError`) when a whole sequence fails.
 
@@ -104,6 +106,7 @@ class RetryPolicy:
             isinstance(exc, self.retry_on)
             and not isinstance(exc, self.give_up_on)
             and not isinstance(exc, CircuitBreakerError)
+            and "journal_opened_breaker" not in getattr(exc, "__dict__", ())
         )
 
     def delay(self, retry: int, exc: BaseException | None = None) -> float:
@@ -133,6 +136,7 @@ class _Run:
         self.emit = emit or runtime.emit
         self.clock = clock
         self.start = start
+        self.attempts = 0  # failed attempts that were retried
         self.gave_up_reason = "retries exhausted"
 
     def wait(self, rs: RetryCallState) -> float:
@@ -170,7 +174,21 @@ class _Run:
         except Exception:  # journaling must never break the caller
             pass
 
+    def stopped(self, exc: BaseException) -> None:
+        """A non-retryable failure ended the sequence after retrying began: journal why."""
+        opened = getattr(exc, "__dict__", {}).get("journal_opened_breaker")
+        if opened is not None:
+            self.gave_up_reason = f"circuit breaker {opened} opened"
+        elif isinstance(exc, CircuitBreakerError):
+            self.gave_up_reason = f"circuit breaker {exc.name} is {exc.state}"
+        elif isinstance(exc, Exception):
+            self.gave_up_reason = f"{type(exc).__name__} is not retried"
+        else:
+            return  # cancellation, KeyboardInterrupt: not a failure
+        self.record(self.attempts + 1, 0.0, exc, gave_up=True)
+
     def before_sleep(self, rs: RetryCallState) -> None:
+        self.attempts = rs.attempt_number
         self.record(
             rs.attempt_number, rs.upcoming_sleep, rs.outcome.exception() if rs.outcome else None
         )
@@ -250,6 +268,9 @@ def _make(
                             return result
                 except TenacityRetryError as err:
                     raise run.exhausted(err) from err.last_attempt.exception()
+                except BaseException as exc:
+                    run.stopped(exc)
+                    raise
                 raise AssertionError("unreachable")  # pragma: no cover
 
             return cast(F, async_wrapper)
@@ -277,6 +298,9 @@ def _make(
                         return result
             except TenacityRetryError as err:
                 raise run.exhausted(err) from err.last_attempt.exception()
+            except BaseException as exc:
+                run.stopped(exc)
+                raise
             raise AssertionError("unreachable")  # pragma: no cover
 
         return cast(F, wrapper)

@@ -112,7 +112,10 @@ def test_demo_then_status_as_of_the_past(tmp_path: Path) -> None:
     assert "LIVE (replayed from the journal)" in demo.stdout and "HEALTH:" in demo.stdout
     with EventStore(db) as store:
         written = store.count()
-    assert f"journal demo: {written} events" in " ".join(demo.stdout.split())
+    assert f"journal demo: a 10-minute simulated collector session, {written} events" in " ".join(
+        demo.stdout.split()
+    )
+    assert "alert(s) fired" in demo.stdout
     past = run("status", "--db", db, "--at", "5m", cwd=tmp_path)
     assert past.returncode == 0 and "HEALTH:" in past.stdout
     empty_past = run("status", "--db", db, "--at", "2000-01-01T00:00:00Z", cwd=tmp_path)

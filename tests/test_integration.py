@@ -13,7 +13,6 @@ import journal
 from journal import (
     CircuitBreakerError,
     EventStore,
-    RetryError,
     circuit_breaker,
     get_circuit_breaker_manager,
     get_error_tracker,
@@ -92,8 +91,8 @@ def test_everything_that_happened_lands_in_the_store_and_replays_to_the_live_sta
         state["n"] += 1
         raise ConnectionError("down")
 
-    with pytest.raises(RetryError):
-        fetch()  # 3 attempts, 3 breaker failures -> OPEN
+    with pytest.raises(ConnectionError):
+        fetch()  # 3 attempts, 3 breaker failures -> OPEN; the opening failure ends the retrying
     with pytest.raises(CircuitBreakerError):
         fetch()  # rejected at once, not retried
     for i in range(12):
@@ -104,8 +103,9 @@ def test_everything_that_happened_lands_in_the_store_and_replays_to_the_live_sta
     live = configured.snapshot()
     with EventStore(configured.url) as store:
         events = list(store.read())
-        kinds = [e.kind for e in events]
-        assert kinds.count("retry") == 3  # attempts 1, 2 and the give-up
+        retries = [e for e in events if e.kind == "retry"]
+        assert [(e.attempt, e.delay) for e in retries] == [(1, 1.0), (2, 2.0), (3, 0.0)]
+        assert retries[-1].context["reason"] == f"circuit breaker {name} opened"
         assert [(e.state_from, e.state_to) for e in events if e.kind == "breaker"] == [
             ("CLOSED", "OPEN")
         ]

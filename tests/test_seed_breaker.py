@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 
 import pytest
 
@@ -13,7 +14,7 @@ _n = itertools.count()
 
 
 def unique(name: str) -> str:
-    return f"{name}_{next(_n)}"
+    return f"{name}_{next(_n)}_{uuid.uuid4().hex[:6]}"  # the manager is process-wide
 
 
 def test_seed_test_circuit_breaker_block() -> None:
