@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from journal.events import Event, error_event, iso, journal_event, normalize_severity
+from journal.events import Event, error_event, iso, journal_event
 
 if TYPE_CHECKING:
     from journal.api import Journal
@@ -61,16 +61,14 @@ class ErrorTracker:
         name: str | None = None,
     ) -> Event:
         """Record an error (severity ERROR, WARNING or CRITICAL; anything else is a ValueError)."""
-        sev = normalize_severity(severity)  # bad input is the caller's bug: raise it
-        ctx = dict(context) if context else {}
-        if isinstance(error, BaseException):
-            ctx.setdefault("exception", type(error).__name__)
+        # The message carries the exception type ("ConnectionError: ..."); severity is checked
+        # once, by error_event (a bad one is the caller's bug: ValueError).
         event = error_event(
             error_type,
             describe(error),
-            severity=sev,
+            severity=severity,
             name=name,
-            context=ctx,
+            context=context,
             source=self._journal.source,
         )
         self._journal.publish(event)
