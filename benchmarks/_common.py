@@ -118,6 +118,18 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(out)
 
 
+def report(title: str, rates: dict[str, list[float]], baseline: str) -> str:
+    """A titled Markdown table of events/s medians and ratios to ``baseline``."""
+    base = med(rates[baseline])
+    rows = [
+        [name, f"{med(v):,.0f}", f"{1e6 / med(v):.2f}", f"{med(v) / base:.2f}x", f"{spread(v):.0%}"]
+        for name, v in rates.items()
+    ]
+    return f"### {title}\n\n" + table(
+        ["variant", "median ev/s", "us/event", f"vs {baseline}", "spread"], rows
+    )
+
+
 def pg_base_url() -> str:
     """PostgreSQL URL for benchmarks (``JOURNAL_BENCH_PG_URL``)."""
     return os.environ.get("JOURNAL_BENCH_PG_URL", DEFAULT_PG)

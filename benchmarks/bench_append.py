@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import med, pg_schema, psycopg2_connect, realistic_events, spread, table, timed
+from _common import pg_schema, psycopg2_connect, realistic_events, report, timed
 
 from journal.events import Event
 from journal.migrate import upgrade
@@ -230,17 +230,6 @@ def run_rounds(
             rates[name].append(n / timed(run))
         print(f"  round {r + 1}/{reps} done", file=sys.stderr)
     return rates
-
-
-def report(title: str, rates: dict[str, list[float]], baseline: str) -> str:
-    base = med(rates[baseline])
-    rows = [
-        [name, f"{med(v):,.0f}", f"{1e6 / med(v):.1f}", f"{med(v) / base:.2f}x", f"{spread(v):.0%}"]
-        for name, v in rates.items()
-    ]
-    return f"### {title}\n\n" + table(
-        ["variant", "median ev/s", "us/event", f"vs {baseline}", "spread"], rows
-    )
 
 
 def main() -> None:

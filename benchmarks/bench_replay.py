@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import med, pg_schema, psycopg2_connect, realistic_events, spread, table, timed
+from _common import pg_schema, psycopg2_connect, realistic_events, report, table, timed
 
 from journal.migrate import upgrade
 from journal.replay import replay
@@ -124,17 +124,6 @@ def rounds(variants: dict[str, Any], reps: int, n: int) -> dict[str, list[float]
             rates[name].append(n / t)
         print(f"  round {r + 1}/{reps}", file=sys.stderr)
     return rates
-
-
-def report(title: str, rates: dict[str, list[float]], baseline: str) -> str:
-    base = med(rates[baseline])
-    rows = [
-        [k, f"{med(v):,.0f}", f"{1e6 / med(v):.2f}", f"{med(v) / base:.2f}x", f"{spread(v):.0%}"]
-        for k, v in rates.items()
-    ]
-    return f"### {title}\n\n" + table(
-        ["variant", "median ev/s", "us/event", f"vs {baseline}", "spread"], rows
-    )
 
 
 def main() -> None:

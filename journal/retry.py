@@ -359,49 +359,45 @@ def async_retry_with_backoff(max_retries: int | Callable[..., Any] = 5, **kwargs
     return retry_with_backoff(max_retries, _async=True, **kwargs)
 
 
-def retry_api_call(
-    max_retries: int | Callable[..., Any] = 5,
-    initial_delay: float = 2.0,
-    max_delay: float = 120.0,
-    **kwargs: Any,
-) -> Any:
-    """The seed's API preset: 5 retries, 2 s initial delay, 120 s cap."""
-    if callable(max_retries):
-        return retry_with_backoff(5, 2.0, 120.0)(max_retries)
-    return retry_with_backoff(max_retries, initial_delay, max_delay, **kwargs)
+def _preset(
+    name: str, retries: int, initial: float, cap: float, is_async: bool | None, doc: str
+) -> Callable[..., Any]:
+    """One of the seed's named strategies: `retry_with_backoff` with other defaults."""
+
+    def preset(
+        max_retries: int | Callable[..., Any] = retries,
+        initial_delay: float = initial,
+        max_delay: float = cap,
+        **kwargs: Any,
+    ) -> Any:
+        if callable(max_retries):  # used bare
+            return retry_with_backoff(retries, initial, cap, _async=is_async)(max_retries)
+        return retry_with_backoff(max_retries, initial_delay, max_delay, _async=is_async, **kwargs)
+
+    preset.__name__ = preset.__qualname__ = name
+    preset.__doc__ = doc
+    return preset
 
 
-def async_retry_api_call(
-    max_retries: int | Callable[..., Any] = 5,
-    initial_delay: float = 2.0,
-    max_delay: float = 120.0,
-    **kwargs: Any,
-) -> Any:
-    """`retry_api_call` for coroutine functions."""
-    if callable(max_retries):
-        return retry_with_backoff(5, 2.0, 120.0, _async=True)(max_retries)
-    return retry_with_backoff(max_retries, initial_delay, max_delay, _async=True, **kwargs)
-
-
-def retry_db_operation(
-    max_retries: int | Callable[..., Any] = 3,
-    initial_delay: float = 0.5,
-    max_delay: float = 10.0,
-    **kwargs: Any,
-) -> Any:
-    """The seed's database preset: 3 retries, 0.5 s initial delay, 10 s cap."""
-    if callable(max_retries):
-        return retry_with_backoff(3, 0.5, 10.0)(max_retries)
-    return retry_with_backoff(max_retries, initial_delay, max_delay, **kwargs)
-
-
-def async_retry_db_operation(
-    max_retries: int | Callable[..., Any] = 3,
-    initial_delay: float = 0.5,
-    max_delay: float = 10.0,
-    **kwargs: Any,
-) -> Any:
-    """`retry_db_operation` for coroutine functions."""
-    if callable(max_retries):
-        return retry_with_backoff(3, 0.5, 10.0, _async=True)(max_retries)
-    return retry_with_backoff(max_retries, initial_delay, max_delay, _async=True, **kwargs)
+retry_api_call = _preset(
+    "retry_api_call",
+    5,
+    2.0,
+    120.0,
+    None,
+    "The seed's API preset: 5 retries, 2 s initial delay, 120 s cap.",
+)
+async_retry_api_call = _preset(
+    "async_retry_api_call", 5, 2.0, 120.0, True, "`retry_api_call` for coroutine functions."
+)
+retry_db_operation = _preset(
+    "retry_db_operation",
+    3,
+    0.5,
+    10.0,
+    None,
+    "The seed's database preset: 3 retries, 0.5 s initial delay, 10 s cap.",
+)
+async_retry_db_operation = _preset(
+    "async_retry_db_operation", 3, 0.5, 10.0, True, "`retry_db_operation` for coroutine functions."
+)
