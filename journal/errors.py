@@ -28,14 +28,28 @@ class SchemaNotReady(StoreError):
 
 
 class CircuitBreakerError(JournalError):
-    """A call was rejected because breaker ``name`` is OPEN (or HALF_OPEN with no trial slot free)."""
+    """A call was rejected because breaker ``name`` is OPEN (or HALF_OPEN with no trial slot free).
 
-    def __init__(self, name: str, state: str, retry_after: float) -> None:
-        # No super().__init__ (BaseException.__new__ already keeps the args) and a lazy message
-        # in __str__: a fast-fail must stay cheap.
-        self.name = name
-        self.state = state
-        self.retry_after = retry_after if retry_after > 0.0 else 0.0
+    Raised as ``CircuitBreakerError(name, state, retry_after)``. The fields live in ``args``
+    and the message is built in ``__str__``: with no Python-level ``__init__``, a fast-fail
+    stays cheap.
+    """
+
+    @property
+    def name(self) -> str:
+        """The breaker that rejected the call."""
+        return str(self.args[0])
+
+    @property
+    def state(self) -> str:
+        """OPEN, or HALF_OPEN when every trial slot was taken."""
+        return str(self.args[1])
+
+    @property
+    def retry_after(self) -> float:
+        """Seconds until the breaker lets a trial call through (0 when HALF_OPEN)."""
+        value = float(self.args[2])
+        return value if value > 0.0 else 0.0
 
     def __str__(self) -> str:
         if self.state == "OPEN":
