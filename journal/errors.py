@@ -72,3 +72,12 @@ class RetryError(JournalError):
             else "no exception"
         )
         super().__init__(f"{name}: gave up after {attempts} attempt(s); last error {last}")
+
+
+class StoreDataError(StoreError):
+    """The store refused the rows themselves (too long, NUL byte, bad type, constraint): not an
+    outage. Retrying the same rows fails again; the writer sets the bad ones aside."""
+
+
+class StoreFileChanged(StoreUnavailable):
+    """The SQLite file was deleted or replaced under the store; the last batch must be re-sent."""

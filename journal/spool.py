@@ -1,10 +1,15 @@
 """The disk spool: where events wait, durably, while the store is unreachable.
 
-One append-only file per process (``journal-<host>-<pid>-<start>.spool``) in the spool
-directory. A record is one line: ``<crc32 of the payload, 8 hex>\\t<payload>\\n`` where the
+Append-only files per process (``journal-<host>-<pid>-<start>.spool``) in the spool
+directory. Draining seals the file being written (later spills start a new one), delivers
+the sealed files in order and removes each once delivered; an interrupted drain resumes at
+the first record not yet delivered. A record is one line: ``<crc32 of the payload, 8 hex>\\t<payload>\\n`` where the
 payload is the JSON array of the event's fields (``ts`` in microseconds, ``context_json`` as
 text): it decodes straight back into the `Event` tuple, so draining costs one
 ``json.loads`` per record.
+Encoding is total: the payload is ASCII JSON (lone surrogates escaped) and a field JSON cannot
+hold is written as its ``repr``, so spilling never fails on what an event holds; a record
+the store then refuses is set aside by the writer (dead letters), not retried forever.
 Each batch is written and ``fsync``'d before `append` returns. A process holds an exclusive
 ``flock`` on its own file for as long as the file is open, so another process can tell a
 live spool from one left by a dead process, and two processes never drain the same file.
@@ -55,13 +60,18 @@ def default_spool_dir(db_url: str) -> Path:
     return Path(base) / "error-journal" / "spool"
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# ASCII output: a lone surrogate becomes "\\ud800" instead of failing to encode as UTF-8.
+_dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=repr).encode
 _FIELDS = len(Event._fields) - 1  # every field but the store's id
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def encode_record(event: Event) -> bytes:
-    """One spool line for an event."""
-    payload = _dumps(event[1:]).encode("utf-8")
+    """One spool line for an event (never raises on what the event's fields hold)."""
+    try:
+        payload = _dumps(event[1:]).encode("ascii")
+    except (TypeError, ValueError, RecursionError):  # e.g. a self-referencing list
+        payload = _dumps([v if type(v) in _PLAIN else repr(v) for v in event[1:]]).encode("ascii")
     return b"%08x\t%s\n" % (zlib.crc32(payload), payload)
 
 
@@ -70,7 +80,9 @@ def decode_payload(payload: bytes) -> Event:
     fields = json.loads(payload.decode("utf-8"))  # str input skips encoding detection
     # The checksum already vouches that this is what we wrote from a valid event: a shape
     # check is enough (full validation would cost as much as the decode).
-    if type(fields) is not list or len(fields) != _FIELDS or fields[2] not in KINDS:
+    if type(fields) is not list or len(fields) != _FIELDS or type(fields[2]) is not str:
+        raise EventError("not a spooled event")
+    if fields[2] not in KINDS:
         raise EventError("not a spooled event")
     return tuple.__new__(Event, (None, *fields))
 
@@ -85,8 +97,19 @@ class ReadResult:
 
 def read_records(path: Path, quarantine: Callable[[bytes], None]) -> Iterator[Event]:
     """Valid events of a spool file, in order; bad lines are handed to ``quarantine``."""
+    for event, _end in _records_from(path, 0, quarantine):
+        yield event
+
+
+def _records_from(
+    path: Path, start: int, quarantine: Callable[[bytes], None]
+) -> Iterator[tuple[Event, int]]:
+    """(event, byte offset just past its record) from ``start`` on."""
     with open(path, "rb") as fh:
+        fh.seek(start)
+        pos = start
         for line in fh:
+            pos += len(line)
             if not line.endswith(b"\n"):
                 quarantine(line)  # a torn last record
                 continue
@@ -94,21 +117,40 @@ def read_records(path: Path, quarantine: Callable[[bytes], None]) -> Iterator[Ev
             try:
                 if not sep or len(head) != 8 or int(head, 16) != zlib.crc32(payload):
                     raise ValueError("checksum")
-                yield decode_payload(payload)
-            except (ValueError, EventError, UnicodeDecodeError, json.JSONDecodeError):
+                yield decode_payload(payload), pos
+            except (ValueError, TypeError, EventError, UnicodeDecodeError):
                 quarantine(line)
 
 
+@dataclass(slots=True)
+class _Sealed:
+    """One of our files that no longer takes appends, waiting to be delivered."""
+
+    path: Path
+    fd: int  # kept open: our flock tells other processes the file is not an orphan
+    records: int
+    nbytes: int
+    offset: int = 0  # bytes delivered so far
+    delivered: int = 0
+
+
 class Spool:
-    """This process's spool file (created on first append) plus recovery of others'."""
+    """This process's spool files (created on first append) plus recovery of others'."""
 
     def __init__(self, directory: Path | str) -> None:
         self.dir = Path(directory)
         self.path: Path | None = None
         self._fh: int | None = None
         self.records = 0  # records in our current file
-        self.bytes = 0
+        self.bytes_current = 0
+        self.bytes = 0  # bytes in our files not yet delivered
         self.quarantined = 0
+        self._sealed: list[_Sealed] = []
+
+    @property
+    def pending(self) -> int:
+        """Records in our files not yet delivered."""
+        return self.records + sum(s.records - s.delivered for s in self._sealed)
 
     # ------------------------------------------------------------ writing
 
@@ -142,7 +184,16 @@ class Spool:
             raise SpoolError(f"cannot write the spool file {self.path}: {exc}") from None
         self.records += len(events)
         self.bytes += len(data)
+        self.bytes_current += len(data)
         return len(events)
+
+    def _seal(self) -> None:
+        if self._fh is not None and self.path is not None and self.records:
+            self._sealed.append(_Sealed(self.path, self._fh, self.records, self.bytes_current))
+            self._fh = None
+            self.path = None
+            self.records = 0
+            self.bytes_current = 0
 
     # ------------------------------------------------------------ draining
 
@@ -162,17 +213,28 @@ class Spool:
         return put
 
     def drain_own(self, deliver: Callable[[list[Event]], None], batch: int = 2000) -> int:
-        """Deliver every record of our file in order, then remove it. Raises what ``deliver`` raises."""
-        if self._fh is None or self.path is None:
-            return 0
-        path = self.path
-        n = _deliver_file(path, deliver, batch, self._quarantine_to(path))
-        # Delivered: the file goes. Closing releases our lock; the next spill starts a new file.
-        os.close(self._fh)
-        self._fh = None
-        path.unlink(missing_ok=True)
-        self.path = None
-        self.records = self.bytes = 0
+        """Deliver our records in order, removing each file once delivered; returns how many.
+
+        What is appended while this runs (``deliver`` may spill) goes to a new file, delivered
+        by the next call. Raises what ``deliver`` raises; the next call resumes where it stopped.
+        """
+        self._seal()
+        n = 0
+        while self._sealed:
+            seg = self._sealed[0]
+
+            def progress(end: int, count: int, seg: _Sealed = seg) -> None:
+                self.bytes -= end - seg.offset
+                seg.offset, seg.delivered = end, seg.delivered + count
+
+            n += _deliver_file(
+                seg.path, deliver, batch, self._quarantine_to(seg.path), seg.offset, progress
+            )
+            # Delivered: the file goes. Closing releases our lock on it.
+            os.close(seg.fd)
+            seg.path.unlink(missing_ok=True)
+            self.bytes -= seg.nbytes - seg.offset
+            self._sealed.pop(0)
         return n
 
     def recover_orphans(
@@ -182,8 +244,9 @@ class Spool:
         if not self.dir.is_dir():
             return (0, 0)
         files = events = 0
+        ours = {self.path, *(s.path for s in self._sealed)}
         for path in sorted(self.dir.glob(f"*{SUFFIX}")):
-            if self.path is not None and path == self.path:
+            if path in ours:
                 continue
             try:
                 fd = os.open(path, os.O_RDWR)
@@ -209,7 +272,10 @@ class Spool:
         return files, events
 
     def close(self) -> None:
-        """Close our file (kept on disk if it holds records: the next start drains it)."""
+        """Close our files (kept on disk if they hold records: the next start drains them)."""
+        for seg in self._sealed:
+            os.close(seg.fd)
+        self._sealed.clear()
         if self._fh is not None:
             os.close(self._fh)
             self._fh = None
@@ -222,16 +288,22 @@ def _deliver_file(
     deliver: Callable[[list[Event]], None],
     batch: int,
     quarantine: Callable[[bytes], None],
+    start: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     pending: list[Event] = []
-    n = 0
-    for event in read_records(path, quarantine):
+    n = end = 0
+    for event, end in _records_from(path, start, quarantine):
         pending.append(event)
         if len(pending) >= batch:
             deliver(pending)
             n += len(pending)
+            if progress is not None:
+                progress(end, len(pending))
             pending = []
     if pending:
         deliver(pending)
         n += len(pending)
+        if progress is not None:
+            progress(end, len(pending))
     return n

@@ -3,15 +3,24 @@
 Dialect details live here and in `journal.dialects` (SQLite / PostgreSQL); everyone
 else is dialect-blind.
 
-- **SQLite**: WAL, ``synchronous=NORMAL``, a 30 s busy timeout (another writer holding
-  the lock is waited out, not an outage). Appends run ``BEGIN IMMEDIATE`` +
-  ``executemany(INSERT ... ON CONFLICT(event_id) DO NOTHING)`` on the driver.
+- **SQLite**: WAL, ``synchronous=NORMAL``, a 30 s busy timeout for readers. Appends run
+  ``BEGIN IMMEDIATE`` + ``executemany(INSERT ... ON CONFLICT(event_id) DO NOTHING)`` on the
+  driver with a short busy timeout (``write_busy_timeout``, 2 s): the writer retries a few
+  times, so a lock held by another process becomes an outage (and the spool takes over) in
+  about 10 s instead of minutes. Each connection remembers the file's (device, inode): an
+  append first checks the file is still the one it opened and checks again after COMMIT, so
+  a deleted or replaced database raises `StoreFileChanged` (the pool is dropped; the batch
+  is re-sent to the new file) instead of writing into an unlinked inode.
 - **PostgreSQL**: psycopg2, pooled and pre-pinged. Appends ``COPY`` the batch into a
   per-session temporary staging table, then take a transaction-scoped advisory lock
   and ``INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING``. The lock serialises
   the short insert step of concurrent writers, so ids become visible in increasing
   order: a follower polling ``id > last_seen`` can never skip a row that commits
   later with a lower id (rolled-back ids leave harmless gaps).
+- **Errors are mapped at the edge** (`map_db_error`): `StoreDataError` when the rows
+  themselves are refused (re-sending them fails again), `StoreUnavailable` when the database
+  cannot be reached, `SchemaNotReady`, else `StoreError`. The writer sets refused rows aside
+  and keeps going; it waits out an unavailable store.
 - Reads stream in ``id`` order in constant memory: keyset pages on SQLite, a
   server-side cursor on PostgreSQL; rows become `Event` tuples without per-row
   SQLAlchemy processing. ``context_json`` is the stored JSON text: compact on SQLite,
@@ -36,10 +45,17 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from journal.config import redact_url, resolve_db_url
-from journal.errors import SchemaNotReady, StoreError, StoreUnavailable
+from journal.errors import (
+    SchemaNotReady,
+    StoreDataError,
+    StoreError,
+    StoreFileChanged,
+    StoreUnavailable,
+)
 from journal.events import Event, to_us
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_WRITE_BUSY_TIMEOUT = 2.0  # seconds, per append attempt
 _ADVISORY_LOCK_KEY = 0x6A6F75726E616C  # "journal"
 _COLUMNS = (
     "id, event_id, ts, kind, source, name, error_type, severity, message, "
@@ -66,8 +82,26 @@ if hasattr(os, "register_at_fork"):
 Timestamp = datetime | int
 
 
+# Python-side errors raised while binding a row or building the COPY buffer: the row is bad.
+_PY_DATA_ERRORS = (TypeError, ValueError, UnicodeError, OverflowError)
+
+
 def map_db_error(exc: BaseException, url: str) -> StoreError:
-    """Translate a driver / SQLAlchemy error into the journal's own hierarchy."""
+    """Translate a driver / SQLAlchemy / binding error into the journal's own hierarchy.
+
+    | raised                                                       | becomes            |
+    |--------------------------------------------------------------|--------------------|
+    | "no such table" / relation does not exist / pgcode 42P01     | `SchemaNotReady`   |
+    | sqlite3 OperationalError locked, busy, unable to open, I/O   | `StoreUnavailable` |
+    | psycopg2 Operational/InterfaceError, pgcode 08xxx, 57P01-3   | `StoreUnavailable` |
+    | a connection invalidated, ConnectionError, OSError           | `StoreUnavailable` |
+    | psycopg2 DataError, IntegrityError, pgcode 22xxx, 23xxx      | `StoreDataError`   |
+    | psycopg2 ProgrammingError without pgcode (can't adapt type)  | `StoreDataError`   |
+    | sqlite3 InterfaceError, IntegrityError, DataError            | `StoreDataError`   |
+    | sqlite3 ProgrammingError binding an unsupported type         | `StoreDataError`   |
+    | TypeError, ValueError, UnicodeError, OverflowError           | `StoreDataError`   |
+    | anything else                                                | `StoreError`       |
+    """
     orig: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     where = redact_url(url)
@@ -80,6 +114,12 @@ def map_db_error(exc: BaseException, url: str) -> StoreError:
         if "unable to open" in lowered or "disk i/o" in lowered or "readonly" in lowered:
             return StoreUnavailable(f"cannot open the database {where}: {text}")
         return StoreError(f"database error on {where}: {text}")
+    if isinstance(orig, (sqlite3.InterfaceError, sqlite3.IntegrityError, sqlite3.DataError)):
+        return StoreDataError(f"row refused by {where}: {text}")
+    if isinstance(orig, sqlite3.ProgrammingError) and (
+        "binding" in lowered or "not supported" in lowered or "unsupported" in lowered
+    ):
+        return StoreDataError(f"row refused by {where}: {text}")
     name = type(orig).__name__
     module = type(orig).__module__ or ""
     if module.startswith("psycopg2"):
@@ -92,11 +132,29 @@ def map_db_error(exc: BaseException, url: str) -> StoreError:
             return StoreUnavailable(f"cannot reach the database at {where}: {text}")
         if pgcode == "42P01":
             return SchemaNotReady(f"{where}: {text}")
+        if (pgcode and pgcode.startswith(("22", "23"))) or _pg_class(orig, "DataError"):
+            return StoreDataError(f"row refused by {where}: {text}")
+        if _pg_class(orig, "IntegrityError"):
+            return StoreDataError(f"row refused by {where}: {text}")
+        if pgcode is None and _pg_class(orig, "ProgrammingError"):  # "can't adapt type ..."
+            return StoreDataError(f"row refused by {where}: {text}")
+        if pgcode == "57014" and "copy from stdin failed" in lowered:  # our buffer raised
+            return StoreDataError(f"row refused by {where}: {text}")
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return StoreUnavailable(f"lost the connection to {where}: {text}")
     if isinstance(orig, (ConnectionError, TimeoutError, OSError)):
         return StoreUnavailable(f"cannot reach the database at {where}: {text}")
+    if isinstance(orig, _PY_DATA_ERRORS):
+        return StoreDataError(f"row refused by {where}: {type(orig).__name__}: {text}")
     return StoreError(f"database error on {where}: {text}")
+
+
+def _pg_class(exc: BaseException, name: str) -> bool:
+    """Is ``exc`` a psycopg2 ``name`` (DataError, IntegrityError...) or a subclass of one?"""
+    return any(
+        c.__name__ == name and (c.__module__ or "").startswith("psycopg2")
+        for c in type(exc).__mro__
+    )
 
 
 def _copy_text(value: Any) -> str:
@@ -143,9 +201,16 @@ class EventStore:
     """The journal's event table on SQLite or PostgreSQL."""
 
     def __init__(
-        self, url: str | None = None, *, check_schema: bool = True, echo: bool = False
+        self,
+        url: str | None = None,
+        *,
+        check_schema: bool = True,
+        echo: bool = False,
+        write_busy_timeout: float = SQLITE_WRITE_BUSY_TIMEOUT,
     ) -> None:
         self.url = resolve_db_url(url)
+        self.write_busy_timeout = write_busy_timeout
+        self._path = _sqlite_file(self.url)
         self._check_schema = check_schema
         self._schema_ok = False
         self._schema_lock = threading.Lock()
@@ -180,6 +245,7 @@ class EventStore:
                             pass  # another writer holds the lock: WAL next time
                 cur.execute("PRAGMA synchronous = NORMAL")
                 cur.close()
+                _record.info["file_id"] = _file_id(self._path)
 
             return engine
         return create_engine(
@@ -241,8 +307,12 @@ class EventStore:
                 )
             self._schema_ok = True
 
-    def _run(self, fn: Any, *args: Any) -> Any:
-        """Run ``fn(dbapi_conn, *args)`` on a pooled connection; map errors; always release."""
+    def _run(self, fn: Any, *args: Any, rows: bool = False) -> Any:
+        """Run ``fn(dbapi_conn, *args)`` on a pooled connection; map errors; always release.
+
+        ``rows``: ``fn`` binds caller-supplied rows, so a Python-side TypeError / ValueError /
+        UnicodeError raised while binding them is a `StoreDataError`, not a bug of ours.
+        """
         self._ensure_schema()
         conn = self._raw()
         try:
@@ -252,7 +322,9 @@ class EventStore:
             raise map_db_error(exc, self.url) from None
         except Exception as exc:
             _safe_rollback(conn)
-            if type(exc).__module__.startswith("psycopg2"):
+            if type(exc).__module__.startswith("psycopg2") or (
+                rows and isinstance(exc, _PY_DATA_ERRORS)
+            ):
                 raise map_db_error(exc, self.url) from None
             raise
         finally:
@@ -265,29 +337,56 @@ class EventStore:
         if not events:
             return 0
         if self.dialect == "sqlite":
-            return int(self._run(self._append_sqlite, events))
-        return int(self._run(self._append_pg, events))
+            return int(self._run(self._append_sqlite, events, rows=True))
+        return int(self._run(self._append_pg, events, rows=True))
 
-    @staticmethod
-    def _append_sqlite(conn: Any, events: Sequence[Event]) -> int:
-        cur = conn.cursor()
+    def _check_file(self, conn: Any, when: str) -> None:
+        """Raise `StoreFileChanged` if the file is no longer the one ``conn`` opened."""
+        if self._path is None:
+            return
+        now = _file_id(self._path)
+        if now == conn.info.get("file_id"):
+            return
+        # Every pooled connection points at the old inode: drop them all; the next append
+        # opens the file that is there now (or creates it, and the writer migrates it).
         try:
+            conn.invalidate()
+        except Exception:
+            pass
+        self.engine.dispose()
+        self._schema_ok = False
+        what = "deleted" if now is None else "replaced"
+        raise StoreFileChanged(f"the database file {self._path} was {what} ({when})")
+
+    def _append_sqlite(self, conn: Any, events: Sequence[Event]) -> int:
+        self._check_file(conn, "before the append")
+        raw = conn  # the pool's proxy: cursor, total_changes, in_transaction pass through
+        cur = raw.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {int(self.write_busy_timeout * 1000)}")
             cur.execute("BEGIN IMMEDIATE")
-            before = conn.total_changes
+            before = raw.total_changes
             cur.executemany(
                 f"INSERT INTO events ({_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(event_id) DO NOTHING",
                 [e[1:] for e in events],
             )
-            inserted = conn.total_changes - before
+            inserted = raw.total_changes - before
             cur.execute("COMMIT")
-            return int(inserted)
         except BaseException:
-            if conn.in_transaction:
+            if raw.in_transaction:
                 cur.execute("ROLLBACK")
             raise
         finally:
-            cur.close()
+            try:
+                cur.execute(
+                    f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+                )  # readers wait longer
+            finally:
+                cur.close()
+        # Unlinked while we wrote: the rows went to a dead inode. Say so: the batch is re-sent.
+        self._check_file(conn, "during the append")
+        return int(inserted)
 
     @staticmethod
     def _append_pg(conn: Any, events: Sequence[Event]) -> int:
@@ -302,13 +401,11 @@ class EventStore:
                 "attempt integer, delay double precision, state_from varchar(16), "
                 "state_to varchar(16), context text) ON COMMIT DELETE ROWS"
             )
-            buf = io.StringIO()
-            write = buf.write
             esc = _copy_text
-            for e in events:
-                write("\t".join([esc(v) for v in e[1:]]))
-                write("\n")
-            buf.seek(0)
+            # Encoded here, not inside COPY: a lone surrogate raises UnicodeEncodeError before
+            # anything is sent (a data error) rather than aborting the COPY mid-stream.
+            data = "".join(["\t".join([esc(v) for v in e[1:]]) + "\n" for e in events])
+            buf = io.BytesIO(data.encode("utf-8"))
             cur.copy_expert(f"COPY journal_staging ({_INSERT_COLUMNS}) FROM STDIN", buf)
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_KEY,))
             cur.execute(
@@ -510,6 +607,29 @@ class EventStore:
 
     def __repr__(self) -> str:
         return f"EventStore({redact_url(self.url)!r})"
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The absolute path of a SQLite URL's file (None: PostgreSQL or in-memory)."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    if u.database.startswith("file:"):
+        return None
+    return os.path.abspath(u.database)
+
+
+def _file_id(path: str | None) -> tuple[int, int] | None:
+    """(device, inode) of ``path``; None if it does not exist (or for no path)."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _fetch_all(conn: Any, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:

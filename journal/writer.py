@@ -1,25 +1,43 @@
 """The background writer: events leave the hot path through an O(1) append and reach the
 store in batches, on one thread per process.
 
-- ``submit(event)`` appends to a deque: no lock, no IO, never raises.
+- ``submit(event)`` appends to a deque: no lock, no IO, never raises. It wakes the thread
+  only on transitions: when the backlog reaches ``batch_size`` and when it reaches
+  ``max_memory_events``.
 - The thread writes a batch when ``batch_size`` events are waiting or the oldest has waited
   ``flush_interval`` seconds, through ``store.append`` retried with tenacity (the
   `retry_db_operation` figures: 3 retries, 0.5 s doubling, 10 s cap).
+- **Memory is bounded always.** Before each batch, if more than ``max_memory_events`` wait in
+  memory (a store that is healthy but slower than the producer, or an outage), the whole
+  backlog moves to the disk spool (append-only, fsync'd per batch, checksummed:
+  `journal.spool`). The spool is then drained, in order, before anything newer in memory is
+  written, so events reach the store in the order each process submitted them. Without a
+  usable spool the oldest events beyond the bound are dropped, counted and reported.
 - When the store stays unreachable (`StoreUnavailable`) an outage begins: a ``journal``
-  event ``store_unavailable`` is emitted and each tick probes the store once instead of
-  blocking. With a spool directory, **every tick moves what is in memory to the disk spool**
-  (append-only, fsync'd per batch, checksummed: `journal.spool`). Without one, or if the
-  spool cannot be written, events stay in memory up to ``max_memory_events``; beyond that
-  the oldest are dropped, counted and reported.
-- When the store answers again, the spool drains first (in order), then memory, and
-  ``store_recovered`` (outage duration, buffered, spilled, drained, dropped) is emitted.
-  At start-up, spool files left by dead processes are drained. Appends are idempotent on
+  event ``store_unavailable`` is emitted, each tick probes the store once instead of
+  blocking, and every tick moves what is in memory to the spool. When the store answers
+  again, the spool drains first, then memory, and ``store_recovered`` is emitted. At
+  start-up, spool files left by dead processes are drained. Appends are idempotent on
   ``event_id``, so re-delivery after an ambiguous failure or a crash is harmless.
-- **The crash window**: events are durable once in the store or in the spool. A process
-  killed without warning loses what was still in memory: during an outage, at most the
-  events submitted since the last tick (``flush_interval``, 0.2 s by default); while
-  healthy, at most the events of the last tick plus the batch being written. `close()`
-  (also run at interpreter exit) writes or spools everything it holds.
+- **A bad row is not an outage.** When the store refuses the rows themselves
+  (`StoreDataError`), the batch is bisected until the refused events are isolated; the
+  others are written and each refused one goes to the dead-letter file
+  (`journal.deadletter`), with one ``event_rejected`` journal event per batch. The same
+  happens to spooled records on drain, so no record can wedge the spool.
+- **Nothing leaves the queue silently**: every event taken is stored, spooled,
+  dead-lettered or counted in ``dropped`` (logged, and journaled when possible). The batch
+  in hand is kept until it is settled; if the loop is hit by any exception (even a
+  `BaseException`) the batch goes back to the front of the queue and the loop carries on
+  (``restarts``); `submit`/`flush` restart a thread that died anyway. `flush()` says why it
+  returned False in ``last_flush_problem``.
+- **SQLite file faults**: a deleted or replaced database file (`StoreFileChanged`) is
+  journaled (``store_file_replaced``); the writer re-runs its ``prepare`` hook (migrations)
+  and re-sends the batch to the new file.
+- **The crash window** (kill -9): events are durable once in the store, the spool or the
+  dead-letter file. A killed process loses what was still in memory: at most
+  ``max_memory_events`` plus what was submitted during the batch being written, plus that
+  batch (``batch_size``); during an outage, at most what was submitted since the last tick.
+  `close()` (also run at interpreter exit) writes or spools everything it holds.
 - `SchemaNotReady` and other store errors are treated like an outage (logged once), so a
   misconfigured database never loses what was recorded while it is being fixed.
 """
@@ -30,7 +48,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -38,11 +56,13 @@ from typing import Protocol
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from journal import runtime
-from journal.errors import StoreError, StoreUnavailable
+from journal.deadletter import DeadLetterError, DeadLetters
+from journal.errors import StoreDataError, StoreFileChanged, StoreUnavailable
 from journal.events import Event, journal_event
-from journal.spool import Spool, SpoolError
+from journal.spool import Spool
 
 log = logging.getLogger("journal.writer")
+_FILE_RETRIES = 3  # re-sends of one batch after the SQLite file changed under it
 
 
 class Appender(Protocol):
@@ -71,6 +91,15 @@ class WriterStats:
     quarantined: int
     spool_bytes: int
     orphans_drained: int
+    dead_lettered: int = 0
+    restarts: int = 0
+
+
+def _reason(exc: BaseException) -> str:
+    """One storable line: no NUL, no lone surrogate, bounded."""
+    text = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+    return text[:500]
 
 
 class BufferedWriter:
@@ -91,6 +120,7 @@ class BufferedWriter:
         sleep: Callable[[float], None] = time.sleep,
         spool_dir: str | Path | None = None,
         drain_batch: int = 2000,
+        deadletter_dir: str | Path | None = None,
     ) -> None:
         if batch_size < 1 or flush_interval <= 0 or max_memory_events < batch_size:
             raise ValueError("batch_size >= 1, flush_interval > 0, max_memory_events >= batch_size")
@@ -113,73 +143,147 @@ class BufferedWriter:
         self._written = self._dupes = self._dropped = self._batches = self._outages = 0
         self._last_ms: float | None = None
         self._outage_since: float | None = None
+        self._outage_why = ""
         self._outage_buffered = 0
         self.spool = Spool(spool_dir) if spool_dir is not None else None
+        if deadletter_dir is None and spool_dir is not None:
+            deadletter_dir = Path(spool_dir) / "deadletter"
+        self.deadletters = DeadLetters(deadletter_dir) if deadletter_dir is not None else None
         self.drain_batch = drain_batch
         self._spooled = self._drained = self._orphans = 0
+        self._dead = self._restarts = 0
         self._outage_spilled = self._outage_drained = 0
         self._orphans_done = self.spool is None
-        self._spool_failed = False
-        self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
-        self._thread.start()
+        self._spool_failed = self._drain_warned = self._deadletter_failed = False
+        # The batch taken from memory and not yet settled (stored, spooled, dead-lettered or
+        # counted as dropped): whatever happens to the thread, it goes back to the queue.
+        self._inhand: list[Event] | None = None
+        self._dropped_seen = 0
+        self.last_flush_problem: str | None = None
+        self._thread_lock = threading.Lock()
+        self._thread = self._start_thread()
+
+    def _start_thread(self) -> threading.Thread:
+        t = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+        t.start()
+        return t
 
     # ------------------------------------------------------------ hot path
 
     def submit(self, event: Event) -> None:
         """Queue an event (O(1), no IO, never raises)."""
-        self._q.append(event)
-        if len(self._q) >= self.batch_size:
+        q = self._q
+        q.append(event)
+        n = len(q)
+        # Wake the thread on transitions only: a set() per call costs more than the append.
+        if n == self.batch_size or n == self.max_memory_events:
             self._wake.set()
+            if not self._thread.is_alive():
+                self._ensure_thread()
 
     # ------------------------------------------------------------ the thread
+
+    def _ensure_thread(self) -> None:
+        """Start a new writer thread if the old one died (rare path)."""
+        if self._stop:
+            return
+        with self._thread_lock:
+            if self._thread.is_alive():
+                return
+            self._settle_inhand()
+            self._restarts += 1
+            log.error("journal: the writer thread had died; restarted it")
+            self._thread = self._start_thread()
+
+    def _settle_inhand(self) -> None:
+        batch, self._inhand = self._inhand, None
+        if batch:
+            self._q.extendleft(reversed(batch))  # back to the front, order kept
 
     def _run(self) -> None:
         if not self._orphans_done:
             self._wake.set()  # recover spools left by dead processes without waiting a tick
         while True:
+            try:
+                if self._loop():
+                    return
+            except BaseException as exc:  # supervise: the journal must outlive a rogue store
+                self._settle_inhand()
+                self._restarts += 1
+                if self._restarts <= 3 or self._restarts % 100 == 0:
+                    log.error(
+                        "journal: writer loop hit %s: %s; batch kept, carrying on (restart %d)",
+                        type(exc).__name__,
+                        exc,
+                        self._restarts,
+                    )
+                with self._idle:
+                    self._busy = False
+                    self._idle.notify_all()
+                self._sleep_quietly()
+
+    def _sleep_quietly(self) -> None:
+        try:
+            self._wake.wait(self.flush_interval)
+        except BaseException:
+            pass
+
+    def _loop(self) -> bool:
+        """Tick until stopped; True when the thread should end."""
+        while True:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
+            with self._idle:
+                self._busy = True
             try:
-                self._drain()
+                self._tick()
             except Exception:  # never let the thread die
+                self._settle_inhand()
                 log.exception("journal: writer loop failed; retrying next tick")
-            if self._stop and (not self._q or self._outage_since is not None):
+            finally:
+                with self._idle:
+                    self._busy = False
+                    self._idle.notify_all()
+            if self._stop and (
+                (not self._q and not self._spool_pending()) or self._outage_since is not None
+            ):
                 with self._idle:
                     self._idle.notify_all()
-                return
+                return True
 
-    def _drain(self) -> None:
+    def _spool_pending(self) -> int:
+        return self.spool.pending if self.spool is not None else 0
+
+    def _tick(self) -> None:
         if self._outage_since is not None and (not self._probe() or not self._recover_spool()):
             self._spill()
             return
         if not self._orphans_done and not self._recover_orphans():
             self._spill()
             return
-        while self._q:
-            batch = [self._q.popleft() for _ in range(min(self.batch_size, len(self._q)))]
-            with self._idle:
-                self._busy = True
-            try:
-                ok = self._write(batch)
-            finally:
-                with self._idle:
-                    self._busy = False
-                    self._idle.notify_all()
-            if not ok:
-                self._q.extendleft(reversed(batch))  # back to the front, order kept
+        q = self._q
+        while True:
+            if self._spool_pending():
+                # What was spilled is older than anything in memory: it goes first.
+                if not self._drain_own():
+                    self._spill()
+                    return
+                continue
+            if not q:
+                break
+            if len(q) > self.max_memory_events:
+                self._spill()
+                if self._spool_pending():
+                    continue
+            batch = [q.popleft() for _ in range(min(self.batch_size, len(q)))]
+            self._inhand = batch
+            if not self._write(batch):
+                self._settle_inhand()
                 self._spill()
                 return
-        with self._idle:
-            self._idle.notify_all()
+            self._inhand = None
 
-    def _deliver(self, batch: list[Event]) -> None:
-        """Write a spooled batch (no retries: a failure ends the drain, the file stays)."""
-        self._ensure_prepared()
-        inserted = self.store.append(batch)
-        self._written += inserted
-        self._dupes += len(batch) - inserted
-        self._drained += len(batch)
-        self._outage_drained += len(batch)
+    # ------------------------------------------------------------ writing
 
     def _ensure_prepared(self) -> None:
         if not self._prepared:
@@ -187,13 +291,112 @@ class BufferedWriter:
             self._prepare()
             self._prepared = True
 
+    def _append(self, batch: list[Event]) -> int:
+        """One append; a database file replaced under us is re-prepared and the batch re-sent."""
+        for attempt in range(_FILE_RETRIES + 1):
+            self._ensure_prepared()
+            try:
+                return self.store.append(batch)
+            except StoreFileChanged as exc:
+                if attempt == _FILE_RETRIES:
+                    raise
+                log.warning("journal: %s; reconnecting and re-sending %d event(s)", exc, len(batch))
+                self._publish(
+                    journal_event("store_file_replaced", str(exc), context={"batch": len(batch)})
+                )
+                self._prepared = self._prepare is None  # re-run migrations on a fresh file
+        raise AssertionError("unreachable")
+
+    def _append_isolating(self, batch: list[Event]) -> int:
+        """Append; if the store refuses rows, write the others and dead-letter the refused."""
+        try:
+            return self._append(batch)
+        except StoreDataError as exc:
+            bad: list[tuple[Event, str]] = []
+            inserted = self._bisect(batch, exc, bad)
+        self._dead_letter(bad)
+        return inserted
+
+    def _bisect(self, batch: list[Event], exc: StoreDataError, bad: list[tuple[Event, str]]) -> int:
+        """Write what the store accepts of a refused ``batch``; collect the refused events.
+
+        Any other error propagates: the caller puts the whole batch back (appends are
+        idempotent, and nothing is dead-lettered until the whole batch is settled).
+        """
+        if len(batch) == 1:
+            bad.append((batch[0], _reason(exc)))
+            return 0
+        mid = len(batch) // 2
+        inserted = 0
+        for half in (batch[:mid], batch[mid:]):
+            try:
+                inserted += self._append(half)
+            except StoreDataError as sub:
+                inserted += self._bisect(half, sub, bad)
+        return inserted
+
+    def _dead_letter(self, bad: Sequence[tuple[Event, str]]) -> None:
+        if not bad:
+            return
+        first = bad[0][1]
+        where = "nowhere"
+        try:
+            if self.deadletters is None:
+                raise DeadLetterError("no dead-letter directory (the writer has no spool)")
+            where = str(self.deadletters.write(bad))
+        except Exception as exc:
+            self._dropped += len(bad)
+            if not self._deadletter_failed:
+                self._deadletter_failed = True
+                log.error("journal: %s; dropped %d refused event(s): %s", exc, len(bad), first)
+            self._publish(
+                journal_event(
+                    "event_rejected",
+                    f"{len(bad)} event(s) refused by the store and dropped: {first}",
+                    context={"count": len(bad), "reason": first, "dropped": True},
+                )
+            )
+            return
+        self._dead += len(bad)
+        log.warning(
+            "journal: %d event(s) refused by the store, set aside in %s: %s", len(bad), where, first
+        )
+        if all(e.kind == "journal" and e.name == "event_rejected" for e, _ in bad):
+            return  # never let our own report feed a loop
+        self._publish(
+            journal_event(
+                "event_rejected",
+                f"{len(bad)} event(s) refused by the store, set aside: {first}",
+                context={"count": len(bad), "reason": first, "file": where},
+            )
+        )
+
+    def _deliver(self, batch: list[Event]) -> None:
+        """Write a spooled batch (no retries: a failure ends the drain, the file stays)."""
+        inserted = self._append_isolating(batch)
+        self._written += inserted
+        self._dupes += len(batch) - inserted
+        self._drained += len(batch)
+        self._outage_drained += len(batch)
+        if len(self._q) > self.max_memory_events:
+            self._spill()  # a slow drain must not let memory grow: later events queue on disk
+
+    def _drain_own(self) -> bool:
+        """Deliver our spool in order; False (outage begun) if the store failed."""
+        assert self.spool is not None
+        try:
+            self.spool.drain_own(self._deliver, self.drain_batch)
+        except Exception as exc:
+            self._begin_outage(exc)
+            if not self._drain_warned:
+                self._drain_warned = True
+                log.warning("journal: spool drain interrupted, will resume: %s", exc)
+            return False
+        return True
+
     def _recover_spool(self) -> bool:
         """Store answers again: drain our spool, then end the outage. False if it failed again."""
-        try:
-            if self.spool is not None:
-                self.spool.drain_own(self._deliver, self.drain_batch)
-        except Exception as exc:
-            log.warning("journal: spool drain interrupted, will resume: %s", exc)
+        if self.spool is not None and not self._drain_own():
             return False
         if not self._q:
             self._end_outage()
@@ -226,12 +429,14 @@ class BufferedWriter:
     def _spill(self) -> None:
         """Move what is in memory to the spool (or bound memory if there is no usable spool)."""
         if self.spool is not None and self._q:
-            n = len(self._q)
-            batch = [self._q.popleft() for _ in range(n)]
+            q = self._q
+            batch = [q.popleft() for _ in range(len(q))]
             try:
                 self.spool.append(batch)
-            except SpoolError as exc:
-                self._q.extendleft(reversed(batch))
+            except BaseException as exc:
+                q.extendleft(reversed(batch))  # whatever the spool raised, nothing is lost
+                if not isinstance(exc, Exception):
+                    raise
                 if not self._spool_failed:
                     self._spool_failed = True
                     log.error(
@@ -239,8 +444,9 @@ class BufferedWriter:
                         exc,
                         self.max_memory_events,
                     )
-                    self._publish(journal_event("spool_unwritable", str(exc)))
+                    self._publish(journal_event("spool_unwritable", _reason(exc)))
             else:
+                n = len(batch)
                 self._spooled += n
                 self._outage_spilled += n
                 self._outage_buffered = max(self._outage_buffered, n)
@@ -250,7 +456,6 @@ class BufferedWriter:
         attempts, initial, cap = self._retry
         t0 = time.perf_counter()
         try:
-            self._ensure_prepared()
             inserted = 0
             for attempt in Retrying(
                 stop=stop_after_attempt(1 if self._outage_since is not None else attempts),
@@ -260,11 +465,8 @@ class BufferedWriter:
                 reraise=True,
             ):
                 with attempt:
-                    inserted = self.store.append(batch)
-        except StoreError as exc:
-            self._begin_outage(exc)
-            return False
-        except Exception as exc:  # a driver error the store did not map
+                    inserted = self._append_isolating(batch)
+        except Exception as exc:  # StoreError, or a driver error the store did not map
             self._begin_outage(exc)
             return False
         self._last_ms = (time.perf_counter() - t0) * 1000
@@ -289,9 +491,16 @@ class BufferedWriter:
                 self._q.popleft()
             self._dropped += over
             log.error(
-                "journal: store unavailable and %d events in memory: dropped the %d oldest",
+                "journal: %d events in memory and no usable spool: dropped the %d oldest",
                 self.max_memory_events,
                 over,
+            )
+            self._publish(
+                journal_event(
+                    "events_dropped",
+                    f"dropped the {over} oldest event(s): memory bound reached, no usable spool",
+                    context={"dropped": over, "total_dropped": self._dropped},
+                )
             )
 
     def _publish(self, event: Event) -> None:
@@ -307,9 +516,10 @@ class BufferedWriter:
         self._outages += 1
         self._outage_buffered = len(self._q)
         self._outage_spilled = self._outage_drained = 0
-        self._spool_failed = False
-        why = f"{type(exc).__name__}: {exc}"
-        log.warning("journal: store unavailable, buffering events in memory: %s", why)
+        self._spool_failed = self._drain_warned = False
+        why = f"{type(exc).__name__}: {_reason(exc)}"
+        self._outage_why = why
+        log.warning("journal: store unavailable, buffering events: %s", why)
         self._publish(journal_event("store_unavailable", why, context={"queued": len(self._q)}))
 
     def _end_outage(self) -> None:
@@ -331,19 +541,43 @@ class BufferedWriter:
 
     # ------------------------------------------------------------ control
 
+    def _settled(self) -> bool:
+        return not (self._q or self._busy or self._inhand or self._spool_pending())
+
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything submitted so far is in the store; False on timeout or during an
-        outage (events are then in the spool or in memory)."""
+        """Wait until everything submitted so far is in the store (or dead-lettered).
+
+        False on timeout, during an outage (events are then in the spool or in memory) or if
+        events were dropped since the last flush; ``last_flush_problem`` says which.
+        """
+        self._ensure_thread()
         deadline = time.monotonic() + timeout
         self._wake.set()
+        problem: str | None = None
         with self._idle:
-            while self._q or self._busy:
+            while not self._settled():
                 left = deadline - time.monotonic()
-                if left <= 0 or (self._outage_since is not None and not self._busy):
-                    return False
+                if self._outage_since is not None and not self._busy:
+                    break
+                if left <= 0:
+                    problem = (
+                        f"timed out after {timeout:g}s: {len(self._q)} event(s) in memory, "
+                        f"{self._spool_pending()} in the spool"
+                    )
+                    break
                 self._wake.set()
                 self._idle.wait(min(left, 0.05))
-        return self._outage_since is None
+        if self._outage_since is not None:
+            problem = (
+                f"store unavailable ({self._outage_why}): {len(self._q)} event(s) in memory, "
+                f"{self._spool_pending()} in the spool"
+            )
+        dropped = self._dropped - self._dropped_seen
+        self._dropped_seen = self._dropped
+        if problem is None and dropped:
+            problem = f"{dropped} event(s) dropped since the last flush (see the log)"
+        self.last_flush_problem = problem
+        return problem is None
 
     def close(self, timeout: float = 10.0) -> bool:
         """Flush with a deadline, spool the rest, stop the thread; True if everything reached the store."""
@@ -351,12 +585,15 @@ class BufferedWriter:
         self._stop = True
         self._wake.set()
         self._thread.join(max(0.1, timeout))
-        if self._q and not self._thread.is_alive() and self.spool is not None:
-            self._spill()  # what could not be written goes to disk; the next start drains it
+        if not self._thread.is_alive():
+            self._settle_inhand()
+            if self._q and self.spool is not None:
+                self._spill()  # what could not be written goes to disk; the next start drains it
         if self._q:
-            log.error(
-                "journal: %d event(s) could not be written or spooled before exit", len(self._q)
-            )
+            left = len(self._q)
+            log.error("journal: %d event(s) could not be written or spooled before exit", left)
+            if not self._thread.is_alive():
+                self._dropped += left
         if self.spool is not None and not self._thread.is_alive():
             self.spool.close()
         return done and not self._q
@@ -378,4 +615,6 @@ class BufferedWriter:
             quarantined=self.spool.quarantined if self.spool else 0,
             spool_bytes=self.spool.bytes if self.spool else 0,
             orphans_drained=self._orphans,
+            dead_lettered=self._dead,
+            restarts=self._restarts,
         )

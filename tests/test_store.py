@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timezone
 
+import psycopg2
+import psycopg2.errors
 import pytest
 
-from journal.errors import ConfigError, SchemaNotReady, StoreError, StoreUnavailable
+from journal.errors import ConfigError, SchemaNotReady, StoreDataError, StoreError, StoreUnavailable
 from journal.events import (
     Event,
     alert_event,
@@ -175,23 +178,112 @@ def test_bad_url_is_a_config_error() -> None:
         EventStore("mysql://x@localhost/db")
 
 
-def test_driver_errors_map_to_journal_errors() -> None:
-    import sqlite3
+def _sqlite_error(sql: str, params: tuple[object, ...] = ()) -> BaseException:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (a TEXT NOT NULL UNIQUE)")
+    conn.execute("INSERT INTO t VALUES ('x')")
+    try:
+        conn.execute(sql, params)
+    except BaseException as exc:
+        return exc
+    finally:
+        conn.close()
+    raise AssertionError(f"{sql} did not fail")
 
-    import psycopg2
 
+# (what the driver raised, what the journal says). Made by hand from the drivers' classes;
+# the real-database rows below check the same mapping on errors the servers raise.
+MAPPING = [
+    (sqlite3.OperationalError("database is locked"), StoreUnavailable),
+    (sqlite3.OperationalError("unable to open database file"), StoreUnavailable),
+    (sqlite3.OperationalError("disk I/O error"), StoreUnavailable),
+    (sqlite3.OperationalError("no such table: events"), SchemaNotReady),
+    (sqlite3.OperationalError("database disk image is malformed"), StoreError),
+    (sqlite3.IntegrityError("NOT NULL constraint failed: events.name"), StoreDataError),
+    (sqlite3.IntegrityError("CHECK constraint failed"), StoreDataError),
+    (
+        sqlite3.InterfaceError("Error binding parameter 6 - probably unsupported type"),
+        StoreDataError,
+    ),
+    (sqlite3.DataError("string or blob too big"), StoreDataError),
+    (
+        sqlite3.ProgrammingError("Error binding parameter 6: type 'list' is not supported"),
+        StoreDataError,
+    ),
+    (sqlite3.ProgrammingError("Cannot operate on a closed database."), StoreError),
+    (psycopg2.OperationalError("connection refused"), StoreUnavailable),
+    (psycopg2.InterfaceError("connection already closed"), StoreUnavailable),
+    (psycopg2.errors.StringDataRightTruncation("value too long"), StoreDataError),
+    (psycopg2.errors.CharacterNotInRepertoire("invalid byte sequence: 0x00"), StoreDataError),
+    (psycopg2.errors.UntranslatableCharacter("unsupported Unicode escape"), StoreDataError),
+    (psycopg2.errors.NumericValueOutOfRange("out of range for type bigint"), StoreDataError),
+    (psycopg2.errors.NotNullViolation("null value in column"), StoreDataError),
+    (psycopg2.errors.CheckViolation("violates check constraint"), StoreDataError),
+    (psycopg2.DataError("bad value"), StoreDataError),
+    (psycopg2.IntegrityError("constraint"), StoreDataError),
+    (psycopg2.ProgrammingError("can't adapt type 'object'"), StoreDataError),
+    (psycopg2.errors.UndefinedTable('relation "events" does not exist'), SchemaNotReady),
+    (TypeError("unsupported type"), StoreDataError),
+    (ValueError("bad value"), StoreDataError),
+    (UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"), StoreDataError),
+    (OverflowError("Python int too large to convert to SQLite INTEGER"), StoreDataError),
+    (ConnectionResetError("reset by peer"), StoreUnavailable),
+    (RuntimeError("something else"), StoreError),
+]
+
+
+@pytest.mark.parametrize(("raised", "expected"), MAPPING, ids=lambda v: repr(v)[:60])
+def test_driver_error_mapping_row(raised: BaseException, expected: type[StoreError]) -> None:
     url = "postgresql+psycopg2://u:hunter2@h/db"
-    assert isinstance(
-        map_db_error(sqlite3.OperationalError("database is locked"), url), StoreUnavailable
-    )
-    assert isinstance(
-        map_db_error(sqlite3.OperationalError("no such table: events"), url), SchemaNotReady
-    )
-    assert isinstance(
-        map_db_error(sqlite3.OperationalError("unable to open database file"), url),
-        StoreUnavailable,
-    )
-    refused = map_db_error(psycopg2.OperationalError("connection refused"), url)
-    assert isinstance(refused, StoreUnavailable) and "hunter2" not in str(refused)
-    other = map_db_error(sqlite3.IntegrityError("CHECK constraint failed"), url)
-    assert type(other) is StoreError
+    got = map_db_error(raised, url)
+    assert type(got) is expected
+    assert "hunter2" not in str(got)
+
+
+def test_real_sqlite_errors_map_to_data_errors() -> None:
+    for sql, params in [
+        ("INSERT INTO t VALUES (NULL)", ()),
+        ("INSERT INTO t VALUES ('x')", ()),
+        ("INSERT INTO t VALUES (?)", (["a list"],)),
+        ("INSERT INTO t VALUES (?)", (object(),)),
+        ("INSERT INTO t VALUES (?)", (2**70,)),
+        ("INSERT INTO t VALUES (?)", ("\ud800",)),
+    ]:
+        assert type(map_db_error(_sqlite_error(sql, params), "sqlite://")) is StoreDataError, sql
+    locked = sqlite3.OperationalError("database is locked")
+    assert type(map_db_error(locked, "sqlite://")) is StoreUnavailable
+
+
+def test_real_postgres_errors_map(pg_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(pg_url)
+    conn = psycopg2.connect(host=u.host, port=u.port, user=u.username, dbname=u.database)
+    cases: list[tuple[str, tuple[object, ...], type[StoreError]]] = [
+        ("SELECT 1/0", (), StoreDataError),
+        ("SELECT 'abc'::int", (), StoreDataError),
+        (
+            "CREATE TEMP TABLE v (a varchar(2)); INSERT INTO v VALUES (%s)",
+            ("long",),
+            StoreDataError,
+        ),
+        ("SELECT %s::text", ("a\x00b",), StoreDataError),
+        ('SELECT \'{"a":"\\u0000"}\'::jsonb::text', (), StoreDataError),
+        ("CREATE TEMP TABLE t (a int NOT NULL); INSERT INTO t VALUES (NULL)", (), StoreDataError),
+        ("SELECT %s", (object(),), StoreDataError),
+        ("SELECT * FROM no_such_table_here", (), SchemaNotReady),
+        ("SELEKT 1", (), StoreError),
+    ]
+    try:
+        for sql, params, expected in cases:
+            cur = conn.cursor()
+            with pytest.raises(Exception) as info:
+                cur.execute(sql, params)
+            conn.rollback()
+            assert type(map_db_error(info.value, pg_url)) is expected, sql
+    finally:
+        conn.close()
+    down = EventStore("postgresql+psycopg2://postgres@127.0.0.1:1/nothing")
+    with pytest.raises(StoreUnavailable):
+        down.ping()
+    down.close()
