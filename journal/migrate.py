@@ -76,13 +76,26 @@ def check_migrated(url: str) -> str:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Upgrade the database at ``url`` (idempotent)."""
+    """Upgrade the database at ``url`` (idempotent; serialised across processes on SQLite)."""
+    import fcntl
+    import os
+
     path = sqlite_path(url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if path is None:
+        with _alembic_lock:
+            command.upgrade(alembic_config(url), revision)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Several processes starting on a fresh file would each see "not migrated" and race to
+    # CREATE TABLE: a file lock beside the database makes the second one find it at head.
+    fd = os.open(f"{path}.migrate.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         _sqlite_wal(path)
-    with _alembic_lock:
-        command.upgrade(alembic_config(url), revision)
+        with _alembic_lock:
+            command.upgrade(alembic_config(url), revision)
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _sqlite_wal(path: Path) -> None:
