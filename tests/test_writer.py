@@ -255,3 +255,58 @@ def test_submit_during_an_outage_stays_cheap(tmp_path: Path) -> None:
     w.close(1)
     times.sort()
     assert times[-1] < 0.05 and times[int(len(times) * 0.99)] < 0.001
+
+
+class Lockstep:
+    """A real store whose appends the producer paces: one append per chunk the producer submits,
+    so the producer is faster than the store by a known ratio."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.entered = threading.Semaphore(0)
+
+    def append(self, events: list[Event]) -> int:
+        self.entered.release()
+        time.sleep(0.002)
+        return self.store.append(events)
+
+    def ping(self) -> None:
+        self.store.ping()
+
+
+def test_memory_stays_bounded_while_a_healthy_store_is_slower_than_the_producer(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    upgrade(sqlite_url)
+    store = EventStore(sqlite_url)
+    slow = Lockstep(store)
+    bound, batch, chunk, total = 2000, 200, 300, 30_000
+    w = writer_for(slow, tmp_path / "spool", batch_size=batch, max_memory_events=bound,  # type: ignore[arg-type]
+                   drain_batch=500)  # fmt: skip
+    seen = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            seen[0] = max(seen[0], len(w._q))
+            time.sleep(0)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    batch_events = events(total, source="slow:1")
+    for i in range(0, total, chunk):
+        for e in batch_events[i : i + chunk]:
+            w.submit(e)
+        slow.entered.acquire(timeout=0.5)  # 300 in per append of at most 200 from memory
+    assert w.flush(60), w.last_flush_problem
+    done.set()
+    sampler.join()
+    st = w.stats()
+    assert w.close(10)
+    # Between two checks of the bound the writer makes one append, during which the
+    # producer adds one chunk: that is the only overshoot.
+    assert seen[0] <= bound + chunk
+    assert st.spooled > 0 and st.dropped == 0 and st.outages == 0
+    got = list(store.read(sources=["slow:1"]))
+    assert [e.event_id for e in got] == [e.event_id for e in batch_events]  # once, in order
+    store.close()
