@@ -1,18 +1,26 @@
-"""The buffered writer: submit cost in the caller's thread, end-to-end throughput, spool drain.
+"""The buffered writer: submit cost in the caller's thread (also with a large backlog),
+end-to-end throughput, spool drain, and what a kill -9 loses while the store is slow.
 
 .venv/bin/python benchmarks/bench_writer.py [--events 100000] [--reps 3] [--no-pg]
+    [--kills 5] [--kill-bound 20000] [--only backlog|kill]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import queue
+import random
+import signal
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +35,7 @@ from journal.store import EventStore
 from journal.writer import BufferedWriter
 
 logging.disable(logging.ERROR)
+ROOT = Path(__file__).resolve().parent.parent
 DOWN = "postgresql+psycopg2://postgres@127.0.0.1:1/nothing"
 COLS = "event_id, ts, kind, source, name, error_type, severity, message, attempt, delay, state_from, state_to, context"
 BATCH = 500
@@ -62,6 +71,126 @@ def submit_costs(evs: list[Event], tmp: Path, reps: int) -> list[list[str]]:
         w.close(1)
     return [[k, f"{statistics.median(m for m, _ in v):,.0f}", f"{statistics.median(p for _, p in v):,.0f}"]
             for k, v in res.items()]  # fmt: skip
+
+
+class Gate:
+    """A store whose appends wait until opened: the writer holds a growing backlog."""
+
+    def __init__(self) -> None:
+        self.open = threading.Event()
+
+    def append(self, events: list[Event]) -> int:
+        self.open.wait()
+        return len(events)
+
+    def ping(self) -> None:
+        pass
+
+
+def main_submit(q: deque[Event], wake: threading.Event, batch_size: int) -> Callable[[Event], None]:
+    """The submit() of the previous release, for comparison: a set() on every call past a batch."""
+
+    def submit(event: Event) -> None:
+        q.append(event)
+        if len(q) >= batch_size:
+            wake.set()
+
+    return submit
+
+
+def backlog_costs(evs: list[Event], reps: int) -> list[list[str]]:
+    """submit() while 200,000+ events wait (the store is stalled), before and after."""
+    res: dict[str, list[tuple[float, float]]] = {
+        "previous submit (set() on every call past batch_size)": [],
+        "submit (set() only on the transitions)": [],
+    }
+    backlog = (evs * (200_000 // len(evs) + 1))[:200_000]
+    for _ in range(reps):
+        q: deque[Event] = deque(backlog)
+        res["previous submit (set() on every call past batch_size)"].append(
+            per_call_ns(main_submit(q, threading.Event(), 500), evs)
+        )
+        gate = Gate()
+        w = BufferedWriter(gate, max_memory_events=10_000_000, emit=lambda e: None)
+        for e in backlog:
+            w.submit(e)
+        res["submit (set() only on the transitions)"].append(per_call_ns(w.submit, evs))
+        gate.open.set()
+        w.close(60)
+    return [[k, f"{statistics.median(m for m, _ in v):,.0f}", f"{statistics.median(p for _, p in v):,.0f}"]
+            for k, v in res.items()]  # fmt: skip
+
+
+class Throttled:
+    """A real SQLite store made slower than the producer: each append also sleeps ``delay``."""
+
+    def __init__(self, url: str, delay: float) -> None:
+        self.store, self.delay = EventStore(url), delay
+
+    def append(self, events: list[Event]) -> int:
+        time.sleep(self.delay)
+        return self.store.append(events)
+
+    def ping(self) -> None:
+        self.store.ping()
+
+
+def kill_child(url: str, spool: str, bound: int) -> None:
+    """Submit as fast as possible to a slow store; report the count every 100 submits."""
+    from journal.events import error_event
+
+    w = BufferedWriter(Throttled(url, 0.005), spool_dir=spool, max_memory_events=bound,
+                       emit=lambda e: None)  # fmt: skip
+    out = sys.stdout
+    i = 0
+    while True:
+        w.submit(error_event("kill", f"#{i}", source="killed", ts=1_800_000_000_000_000 + i))
+        i += 1
+        if i % 100 == 0:
+            out.write(f"{i}\n")
+            out.flush()
+
+
+def kill_losses(tmp: Path, kills: int, bound: int) -> list[list[str]]:
+    """kill -9 a child at a random moment; count what a new process recovers from store + spool."""
+    rng = random.Random(11)
+    losses: list[int] = []
+    submitted: list[int] = []
+    for k in range(kills):
+        url, _ = fresh_sqlite(tmp, f"kill{k}")
+        spool = tmp / f"kill_spool{k}"
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--child", url, str(spool), str(bound)],
+            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+        assert child.stdout is not None
+        last = 0
+        stop_at = time.monotonic() + rng.uniform(1.5, 4.0)
+        while time.monotonic() < stop_at:
+            line = child.stdout.readline()
+            if not line:
+                break
+            last = int(line)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+        for line in child.stdout:  # counts already in the pipe were submitted too
+            last = int(line)
+        w = BufferedWriter(EventStore(url), spool_dir=spool, emit=lambda e: None)
+        assert w.flush(120)
+        w.close(10)
+        store = EventStore(url)
+        got = store.count(sources=["killed"])
+        store.close()
+        losses.append(max(0, last - got))
+        submitted.append(last)
+    return [
+        ["kills", f"{kills}"],
+        ["events submitted before the kill (median)", f"{statistics.median(submitted):,.0f}"],
+        ["lost per kill: max", f"{max(losses):,}"],
+        ["lost per kill: median", f"{statistics.median(losses):,.0f}"],
+        ["documented bound: max_memory_events + batch in hand + one append's arrivals",
+         f"{bound:,} + 500 + (~5 ms of submits)"],
+    ]  # fmt: skip
 
 
 def through_writer(url: str, evs: list[Event], spool: Path) -> float:
@@ -136,10 +265,27 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--kills", type=int, default=5)
+    ap.add_argument("--kill-bound", type=int, default=20_000)
+    ap.add_argument("--only", choices=["backlog", "kill"])
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        kill_child(args.child[0], args.child[1], int(args.child[2]))
+        return
     evs = realistic_events(args.events)
     with tempfile.TemporaryDirectory(prefix="bench_writer_") as t:
         tmp = Path(t)
+        if args.only != "kill":
+            print(f"### submit() with a backlog of 200,000 events (ns per call, {args.events:,} "
+                  f"calls, median of {args.reps} rounds)\n")  # fmt: skip
+            print(table(["variant", "median ns", "p99 ns"], backlog_costs(evs, args.reps)))
+        if args.only != "backlog":
+            print(f"\n### kill -9 while the store is slower than the producer (max_memory_events="
+                  f"{args.kill_bound:,}, SQLite + 5 ms per append)\n")  # fmt: skip
+            print(table(["", "value"], kill_losses(tmp, args.kills, args.kill_bound)))
+        if args.only:
+            return
         print(
             f"### submit() in the caller's thread (ns per call, {args.events:,} calls, median of {args.reps} rounds)\n"
         )

@@ -35,8 +35,11 @@ store in batches, on one thread per process.
   and re-sends the batch to the new file.
 - **The crash window** (kill -9): events are durable once in the store, the spool or the
   dead-letter file. A killed process loses what was still in memory: at most
-  ``max_memory_events`` plus what was submitted during the batch being written, plus that
-  batch (``batch_size``); during an outage, at most what was submitted since the last tick.
+  ``max_memory_events``, plus what was submitted while the thread was busy with one append or
+  one spill (the bound is checked between them), plus the batch in hand; during an outage,
+  at most what was submitted since the last tick. Measured with a producer that does nothing
+  but submit into a slow SQLite store and ``max_memory_events=20_000``: at most ~40,000 lost
+  per kill (`benchmarks/bench_writer.py`). Lower the bound to shrink the window.
   `close()` (also run at interpreter exit) writes or spools everything it holds.
 - `SchemaNotReady` and other store errors are treated like an outage (logged once), so a
   misconfigured database never loses what was recorded while it is being fixed.
