@@ -145,6 +145,7 @@ class Spool:
         self.bytes_current = 0
         self.bytes = 0  # bytes in our files not yet delivered
         self.quarantined = 0
+        self.lost = 0  # records whose file vanished before they were delivered
         self._sealed: list[_Sealed] = []
 
     @property
@@ -227,9 +228,17 @@ class Spool:
                 self.bytes -= end - seg.offset
                 seg.offset, seg.delivered = end, seg.delivered + count
 
-            n += _deliver_file(
-                seg.path, deliver, batch, self._quarantine_to(seg.path), seg.offset, progress
-            )
+            try:
+                n += _deliver_file(
+                    seg.path, deliver, batch, self._quarantine_to(seg.path), seg.offset, progress
+                )
+            except FileNotFoundError:  # removed by hand: nothing left to deliver from it
+                self.lost += seg.records - seg.delivered
+                log.error(
+                    "journal: spool file %s vanished with %d undelivered record(s)",
+                    seg.path,
+                    seg.records - seg.delivered,
+                )
             # Delivered: the file goes. Closing releases our lock on it.
             os.close(seg.fd)
             seg.path.unlink(missing_ok=True)

@@ -430,8 +430,15 @@ class BufferedWriter:
         return True
 
     def _spill(self) -> None:
-        """Move what is in memory to the spool (or bound memory if there is no usable spool)."""
-        if self.spool is not None and self._q:
+        """Move what is in memory to the spool (or bound memory if there is no usable spool).
+
+        Memory is only cut (oldest dropped, counted) when the spool is missing or failed:
+        events submitted while a spill was being fsync'd are spilled by the next check.
+        """
+        if self.spool is None:
+            self._bound_memory()
+            return
+        if self._q:
             q = self._q
             batch = [q.popleft() for _ in range(len(q))]
             try:
@@ -448,17 +455,18 @@ class BufferedWriter:
                         self.max_memory_events,
                     )
                     self._publish(journal_event("spool_unwritable", _reason(exc)))
+                self._bound_memory()
             else:
                 n = len(batch)
                 self._spooled += n
                 self._outage_spilled += n
                 self._outage_buffered = max(self._outage_buffered, n)
-        self._bound_memory()
 
     def _write(self, batch: list[Event]) -> bool:
         attempts, initial, cap = self._retry
         t0 = time.perf_counter()
         try:
+            self._ensure_prepared()  # a failing migration is an outage now, not after retries
             inserted = 0
             for attempt in Retrying(
                 stop=stop_after_attempt(1 if self._outage_since is not None else attempts),
@@ -544,6 +552,9 @@ class BufferedWriter:
 
     # ------------------------------------------------------------ control
 
+    def _total_dropped(self) -> int:
+        return self._dropped + (self.spool.lost if self.spool is not None else 0)
+
     def _settled(self) -> bool:
         return not (self._q or self._busy or self._inhand or self._spool_pending())
 
@@ -575,8 +586,9 @@ class BufferedWriter:
                 f"store unavailable ({self._outage_why}): {len(self._q)} event(s) in memory, "
                 f"{self._spool_pending()} in the spool"
             )
-        dropped = self._dropped - self._dropped_seen
-        self._dropped_seen = self._dropped
+        total = self._total_dropped()
+        dropped = total - self._dropped_seen
+        self._dropped_seen = total
         if problem is None and dropped:
             problem = f"{dropped} event(s) dropped since the last flush (see the log)"
         self.last_flush_problem = problem
@@ -607,7 +619,7 @@ class BufferedWriter:
             queued=len(self._q),
             written=self._written,
             duplicates=self._dupes,
-            dropped=self._dropped,
+            dropped=self._total_dropped(),
             batches=self._batches,
             last_flush_ms=self._last_ms,
             outage=self._outage_since is not None,
