@@ -12,7 +12,11 @@ store in batches, on one thread per process.
   backlog moves to the disk spool (append-only, fsync'd per batch, checksummed:
   `journal.spool`). The spool is then drained, in order, before anything newer in memory is
   written, so events reach the store in the order each process submitted them. Without a
-  usable spool the oldest events beyond the bound are dropped, counted and reported.
+  usable spool the oldest events beyond the bound are dropped, counted and reported. Spills
+  go in fsync'd chunks of at most 10,000, and memory never holds more than twice the bound:
+  a producer that outpaces even the disk loses its oldest in-memory events beyond that,
+  counted in ``dropped`` and journaled (``events_dropped``), rather than the process growing
+  without limit.
 - When the store stays unreachable (`StoreUnavailable`) an outage begins: a ``journal``
   event ``store_unavailable`` is emitted, each tick probes the store once instead of
   blocking, and every tick moves what is in memory to the spool. When the store answers
@@ -162,6 +166,12 @@ class BufferedWriter:
         # counted as dropped): whatever happens to the thread, it goes back to the queue.
         self._inhand: list[Event] | None = None
         self._dropped_seen = 0
+        # Spills go in chunks (each fsync'd) so that the bound is checked between them; memory
+        # never holds more than twice the bound: beyond it (a producer faster than the disk)
+        # the oldest in memory are dropped and counted.
+        self._spill_chunk = max(batch_size, min(max_memory_events, 10_000))
+        self._ceiling = 2 * max_memory_events
+        self._overloaded = False
         self.last_flush_problem: str | None = None
         self._thread_lock = threading.Lock()
         self._thread = self._start_thread()
@@ -275,9 +285,12 @@ class BufferedWriter:
             if not q:
                 break
             if len(q) > self.max_memory_events:
+                self._enforce_ceiling()
                 self._spill()
                 if self._spool_pending():
                     continue
+            if self._overloaded and len(q) < self.max_memory_events:
+                self._overloaded = False  # the next overload is logged again
             batch = [q.popleft() for _ in range(min(self.batch_size, len(q)))]
             self._inhand = batch
             if not self._write(batch):
@@ -382,6 +395,7 @@ class BufferedWriter:
         self._drained += len(batch)
         self._outage_drained += len(batch)
         if len(self._q) > self.max_memory_events:
+            self._enforce_ceiling()
             self._spill()  # a slow drain must not let memory grow: later events queue on disk
 
     def _drain_own(self) -> bool:
@@ -438,9 +452,11 @@ class BufferedWriter:
         if self.spool is None:
             self._bound_memory()
             return
-        if self._q:
-            q = self._q
-            batch = [q.popleft() for _ in range(len(q))]
+        q = self._q
+        todo = len(q)  # what is there now: a producer that never pauses cannot keep us here
+        while todo > 0 and q:
+            batch = [q.popleft() for _ in range(min(todo, len(q), self._spill_chunk))]
+            todo -= len(batch)
             try:
                 self.spool.append(batch)
             except BaseException as exc:
@@ -456,11 +472,36 @@ class BufferedWriter:
                     )
                     self._publish(journal_event("spool_unwritable", _reason(exc)))
                 self._bound_memory()
-            else:
-                n = len(batch)
-                self._spooled += n
-                self._outage_spilled += n
-                self._outage_buffered = max(self._outage_buffered, n)
+                return
+            n = len(batch)
+            self._spooled += n
+            self._outage_spilled += n
+            self._outage_buffered = max(self._outage_buffered, n)
+            self._enforce_ceiling()
+
+    def _enforce_ceiling(self) -> None:
+        """The hard memory limit, for a producer faster than even the disk spool."""
+        over = len(self._q) - self._ceiling
+        if over <= 0:
+            return
+        for _ in range(over):
+            self._q.popleft()
+        self._dropped += over
+        if not self._overloaded:
+            self._overloaded = True
+            log.error(
+                "journal: events arrive faster than the store and the spool take them: dropped "
+                "the %d oldest in memory to stay under %d (more drops are counted, not logged)",
+                over,
+                self._ceiling,
+            )
+            self._publish(
+                journal_event(
+                    "events_dropped",
+                    f"dropped {over} event(s): produced faster than the store and spool take them",
+                    context={"dropped": over, "ceiling": self._ceiling},
+                )
+            )
 
     def _write(self, batch: list[Event]) -> bool:
         attempts, initial, cap = self._retry

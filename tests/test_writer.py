@@ -310,3 +310,45 @@ def test_memory_stays_bounded_while_a_healthy_store_is_slower_than_the_producer(
     got = list(store.read(sources=["slow:1"]))
     assert [e.event_id for e in got] == [e.event_id for e in batch_events]  # once, in order
     store.close()
+
+
+class Stalled:
+    """A real store whose first append hangs until released (the writer is stuck in it)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def append(self, events: list[Event]) -> int:
+        self.inside.set()
+        self.release.wait()
+        return self.store.append(events)
+
+    def ping(self) -> None:
+        self.store.ping()
+
+
+def test_a_producer_outpacing_everything_is_cut_at_twice_the_bound_and_counted(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    upgrade(sqlite_url)
+    store = EventStore(sqlite_url)
+    stalled = Stalled(store)
+    w = writer_for(stalled, tmp_path / "spool", batch_size=100, max_memory_events=1000)  # type: ignore[arg-type]
+    evs = events(100, source="slow:1")
+    for e in evs:
+        w.submit(e)
+    assert stalled.inside.wait(10)  # the writer holds these 100 in hand, stuck in the store
+    more = events(5100, source="slow:1")[100:]
+    for e in more:
+        w.submit(e)  # 5,000 arrive while it is stuck: 3,000 over twice the bound
+    stalled.release.set()
+    assert not w.flush(30)
+    assert "3000 event(s) dropped" in (w.last_flush_problem or "")
+    assert w.flush(10) and w.close(10)
+    got = [e.message for e in store.read(sources=["slow:1"])]
+    # The batch in hand, then the newest 2,000 (the oldest in memory were cut), in order.
+    assert got == [f"e{i}" for i in range(100)] + [f"e{i}" for i in range(3100, 5100)]
+    assert store.count(kinds=["journal"], names=["events_dropped"]) == 1
+    store.close()
