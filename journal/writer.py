@@ -13,10 +13,10 @@ store in batches, on one thread per process.
   `journal.spool`). The spool is then drained, in order, before anything newer in memory is
   written, so events reach the store in the order each process submitted them. Without a
   usable spool the oldest events beyond the bound are dropped, counted and reported. Spills
-  go in fsync'd chunks of at most 10,000, and memory never holds more than twice the bound:
-  a producer that outpaces even the disk loses its oldest in-memory events beyond that,
-  counted in ``dropped`` and journaled (``events_dropped``), rather than the process growing
-  without limit.
+  go in fsync'd chunks of at most 10,000; if more than twice the bound arrive while a spill
+  is being written (a producer that outpaces even the disk), the oldest in memory beyond
+  that are dropped, counted in ``dropped`` and journaled (``events_dropped``), rather than
+  the process growing without limit.
 - When the store stays unreachable (`StoreUnavailable`) an outage begins: a ``journal``
   event ``store_unavailable`` is emitted, each tick probes the store once instead of
   blocking, and every tick moves what is in memory to the spool. When the store answers
@@ -166,9 +166,9 @@ class BufferedWriter:
         # counted as dropped): whatever happens to the thread, it goes back to the queue.
         self._inhand: list[Event] | None = None
         self._dropped_seen = 0
-        # Spills go in chunks (each fsync'd) so that the bound is checked between them; memory
-        # never holds more than twice the bound: beyond it (a producer faster than the disk)
-        # the oldest in memory are dropped and counted.
+        # Spills go in chunks (each fsync'd) so that the bound is checked between them; what
+        # arrives during a spill may not pass twice the bound: beyond it (a producer faster
+        # than the disk) the oldest in memory are dropped and counted.
         self._spill_chunk = max(batch_size, min(max_memory_events, 10_000))
         self._ceiling = 2 * max_memory_events
         self._overloaded = False
@@ -285,7 +285,6 @@ class BufferedWriter:
             if not q:
                 break
             if len(q) > self.max_memory_events:
-                self._enforce_ceiling()
                 self._spill()
                 if self._spool_pending():
                     continue
@@ -395,7 +394,6 @@ class BufferedWriter:
         self._drained += len(batch)
         self._outage_drained += len(batch)
         if len(self._q) > self.max_memory_events:
-            self._enforce_ceiling()
             self._spill()  # a slow drain must not let memory grow: later events queue on disk
 
     def _drain_own(self) -> bool:
@@ -477,13 +475,15 @@ class BufferedWriter:
             self._spooled += n
             self._outage_spilled += n
             self._outage_buffered = max(self._outage_buffered, n)
-            self._enforce_ceiling()
+            todo -= self._enforce_ceiling(todo)
 
-    def _enforce_ceiling(self) -> None:
-        """The hard memory limit, for a producer faster than even the disk spool."""
-        over = len(self._q) - self._ceiling
+    def _enforce_ceiling(self, slated: int) -> int:
+        """The hard memory limit, for a producer faster than even the disk spool: what arrived
+        while we spilled (beyond the ``slated`` still to spill) may not pass the ceiling.
+        Returns how many of the oldest were dropped."""
+        over = len(self._q) - slated - self._ceiling
         if over <= 0:
-            return
+            return 0
         for _ in range(over):
             self._q.popleft()
         self._dropped += over
@@ -502,6 +502,7 @@ class BufferedWriter:
                     context={"dropped": over, "ceiling": self._ceiling},
                 )
             )
+        return over
 
     def _write(self, batch: list[Event]) -> bool:
         attempts, initial, cap = self._retry

@@ -329,26 +329,40 @@ class Stalled:
         self.store.ping()
 
 
-def test_a_producer_outpacing_everything_is_cut_at_twice_the_bound_and_counted(
+def test_a_producer_outpacing_the_disk_is_cut_at_twice_the_bound_and_counted(
     sqlite_url: str, tmp_path: Path
 ) -> None:
+    """While a spill chunk is written, 5,000 events arrive (a disk slower than the producer):
+    memory keeps at most twice the bound, the oldest beyond it are dropped and counted."""
     upgrade(sqlite_url)
     store = EventStore(sqlite_url)
     stalled = Stalled(store)
     w = writer_for(stalled, tmp_path / "spool", batch_size=100, max_memory_events=1000)  # type: ignore[arg-type]
-    evs = events(100, source="slow:1")
-    for e in evs:
+    assert w.spool is not None
+    real_append = w.spool.append
+    evs = events(6101, source="slow:1")
+    injected = []
+
+    def slow_disk(batch: list[Event]) -> int:
+        n = real_append(batch)
+        if not injected:  # arrivals while the first chunk was being fsync'd
+            injected.append(True)
+            for e in evs[1101:]:
+                w.submit(e)
+        return n
+
+    w.spool.append = slow_disk  # type: ignore[method-assign]
+    for e in evs[:100]:
         w.submit(e)
-    assert stalled.inside.wait(10)  # the writer holds these 100 in hand, stuck in the store
-    more = events(5100, source="slow:1")[100:]
-    for e in more:
-        w.submit(e)  # 5,000 arrive while it is stuck: 3,000 over twice the bound
+    assert stalled.inside.wait(10)  # the writer is stuck in the store with e0..e99
+    for e in evs[100:1101]:
+        w.submit(e)  # 1,001 waiting: over the bound, spilled once the store answers
     stalled.release.set()
     assert not w.flush(30)
     assert "3000 event(s) dropped" in (w.last_flush_problem or "")
     assert w.flush(10) and w.close(10)
     got = [e.message for e in store.read(sources=["slow:1"])]
-    # The batch in hand, then the newest 2,000 (the oldest in memory were cut), in order.
-    assert got == [f"e{i}" for i in range(100)] + [f"e{i}" for i in range(3100, 5100)]
+    # The batch in hand, the first spill chunk, then what was left under the ceiling, in order.
+    assert got == [f"e{i}" for i in range(1100)] + [f"e{i}" for i in range(4100, 6101)]
     assert store.count(kinds=["journal"], names=["events_dropped"]) == 1
     store.close()
