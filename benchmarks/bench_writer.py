@@ -190,8 +190,8 @@ def kill_losses(tmp: Path, kills: int, bound: int) -> list[list[str]]:
         ["events submitted before the kill (median)", f"{statistics.median(submitted):,.0f}"],
         ["lost to the kill (not stored, not counted): max", f"{max(losses):,}"],
         ["lost to the kill: median", f"{statistics.median(losses):,.0f}"],
-        ["documented bound: 2 x max_memory_events + one spill chunk (10,000)",
-         f"{2 * bound + 10_000:,}"],
+        ["documented bound: ~4 x max_memory_events + one store call's arrivals",
+         f"~{4 * bound:,} + arrivals"],
         ["dropped and counted before the kill (producer faster than the disk): max",
          f"{max(drops):,}"],
     ]  # fmt: skip

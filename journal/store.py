@@ -362,6 +362,7 @@ class EventStore:
         self._check_file(conn, "before the append")
         raw = conn  # the pool's proxy: cursor, total_changes, in_transaction pass through
         cur = raw.cursor()
+        readers_ms = SQLITE_BUSY_TIMEOUT_MS  # restored after: readers wait longer
         try:
             cur.execute(f"PRAGMA busy_timeout = {int(self.write_busy_timeout * 1000)}")
             cur.execute("BEGIN IMMEDIATE")
@@ -379,9 +380,9 @@ class EventStore:
             raise
         finally:
             try:
-                cur.execute(
-                    f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
-                )  # readers wait longer
+                cur.execute(f"PRAGMA busy_timeout = {readers_ms}")
+            except sqlite3.Error:
+                pass  # a broken connection: the original error is the one to report
             finally:
                 cur.close()
         # Unlinked while we wrote: the rows went to a dead inode. Say so: the batch is re-sent.

