@@ -46,7 +46,7 @@ store in batches, on one thread per process.
   plus up to twice the bound arrived meanwhile, about 4 x ``max_memory_events``. During an
   outage: what was submitted since the last tick. Measured (`benchmarks/bench_writer.py`,
   a child doing nothing but submit into a SQLite store slowed by 5 ms per append,
-  ``max_memory_events=20_000``, kill -9 at random moments): at most ~67,000 lost per kill.
+  ``max_memory_events=20_000``, kill -9 at random moments): at most ~70,000 lost per kill.
   Lower the bound to shrink the window.
   `close()` (also run at interpreter exit) writes or spools everything it holds.
 - `SchemaNotReady` and other store errors are treated like an outage (logged once), so a
