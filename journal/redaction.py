@@ -245,6 +245,16 @@ RULES: tuple[Rule, ...] = (
         _userinfo,
     ),
     Rule(
+        "name_value_record",
+        "a header or parameter record naming a secret: {'name': 'Authorization', 'value': v}, "
+        '{"key": "X-Api-Key", "value": v} (HAR, Postman, repr of header lists)',
+        ("value",),
+        re.compile(
+            rf"""(?P<head>["']?(?:name|key|header|field)["']?\s*(?:=>|[=:])\s*(?P<q>["'])(?P<k>[^"'\r\n]{{1,64}})(?P=q)\s*,\s*["']?value["']?\s*(?:=>|[=:])\s*)(?P<val>{_QUOTED}|{_BARE})"""
+        ),
+        lambda m: f"{m['head']}{_keep_quotes(m['val'])}" if is_secret_key(m["k"]) else m[0],
+    ),
+    Rule(
         "secret_pair",
         "values after credential keys in any position: key=value, key: value, "
         '"key": "value", key => value, quoted values with spaces, URL query parameters '
@@ -252,6 +262,16 @@ RULES: tuple[Rule, ...] = (
         KEY_HINTS,
         _pair_re,
         _whole,  # not used: `_redact_pairs` walks the matches (see there)
+    ),
+    Rule(
+        "quoted_pair",
+        "a secret key and its value as two quoted items: ('X-Api-Key', 'v') in the repr of "
+        'a header list, ["token", "v"]',
+        KEY_HINTS,
+        re.compile(
+            rf"""(?P<head>(?<![\w])(?P<q>["'])(?P<k>[A-Za-z_][\w.-]{{0,63}})(?P=q)\s*,\s*)(?P<val>{_QUOTED})(?!\s*(?:=>|[=:]))"""
+        ),
+        lambda m: f"{m['head']}{_keep_quotes(m['val'])}" if is_secret_key(m["k"]) else m[0],
     ),
     Rule(
         "auth_scheme",
