@@ -106,8 +106,16 @@ def clip(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters, ending in ``…[+N]`` (N characters cut)."""
     if len(text) <= limit:
         return text
-    keep = max(0, limit - 4 - len(str(len(text))))
+    keep = _room(len(text), limit)
     return f"{text[:keep]}…[+{len(text) - keep}]"
+
+
+def _room(total: int, limit: int) -> int:
+    """How many characters fit before a ``…[+N]`` marker within ``limit``."""
+    keep = max(0, limit - 4 - len(str(total)))
+    while keep + 5 + len(str(total - keep - 1)) <= limit:  # N got shorter: fill up
+        keep += 1
+    return keep
 
 
 def scrub_chars(text: str) -> str:
@@ -157,9 +165,15 @@ def _clipped_text(text: str, limit: int) -> str:
     # Redact a prefix a margin longer than what is kept, then drop the margin: a secret cut
     # at the prefix's end is either recognised whole or lies in the margin.
     margin = max(_MARGIN, longest_literal())
-    head = redact(text[: limit + margin])
-    keep = max(0, min(limit - 4 - len(str(len(text))), len(head) - margin))
-    return scrub_chars(f"{head[:keep]}…[+{len(text) - keep}]")
+    cut = len(text) > limit + margin
+    head = scrub_chars(redact(text[: limit + margin] if cut else text))
+    if not cut and len(head) <= limit:  # redaction shortened it enough
+        return head
+    keep = _room(len(text), limit)
+    if cut:
+        keep = min(keep, len(head) - margin)
+    keep = max(0, keep)
+    return f"{head[:keep]}…[+{len(text) - keep}]"
 
 
 def name_text(value: object, default: str = "unknown") -> str:

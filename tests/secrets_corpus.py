@@ -112,8 +112,10 @@ _MESSAGE_SHAPES: list[tuple[str, Callable[[str], str]]] = [
     ("Proxy-Authorization", lambda t: f"Proxy-Authorization: Basic {t}"),
     (
         "Authorization AWS4",
-        lambda t: "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/"
-        f"s3/aws4_request, SignedHeaders=host, Signature={t}",
+        lambda t: (
+            "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/"
+            f"s3/aws4_request, SignedHeaders=host, Signature={t}"
+        ),
     ),
     ("Cookie", lambda t: f"Cookie: theme=dark; session={t}; lang=en"),
     ("Set-Cookie", lambda t: f"Set-Cookie: sid={t}; Path=/; HttpOnly"),
@@ -123,8 +125,10 @@ _MESSAGE_SHAPES: list[tuple[str, Callable[[str], str]]] = [
     ("URL token as user", lambda t: f"git clone https://{t}@github.com/org/repo.git failed"),
     (
         "S3 presigned signature",
-        lambda t: "GET https://b.s3.amazonaws.com/o?X-Amz-Algorithm=AWS4-HMAC-SHA256"
-        f"&X-Amz-Expires=300&X-Amz-Signature={t}",
+        lambda t: (
+            "GET https://b.s3.amazonaws.com/o?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            f"&X-Amz-Expires=300&X-Amz-Signature={t}"
+        ),
     ),
     (
         "S3 presigned credential",
