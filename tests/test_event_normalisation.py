@@ -151,6 +151,18 @@ def test_a_10_mb_message_is_clipped_before_redaction_and_a_cut_secret_does_not_l
     storable(e)
 
 
+def test_a_secret_cut_by_the_clip_stays_hidden_when_redaction_shortens_the_kept_text() -> None:
+    # A long secret early on shrinks to the marker, pulling text from past the clip point into
+    # what is kept: the part past the clip point must never be shown.
+    register_secret("literal-cut-at-the-edge-0123456789")
+    for at in range(MAX_MESSAGE_CHARS + 300, MAX_MESSAGE_CHARS + 700, 7):
+        head = "api_key=" + "v" * 1500 + " "
+        msg = head + "x" * (at - len(head)) + "literal-cut-at-the-edge-0123456789" + "y" * 5000
+        e = error_event("t", msg)
+        assert e.message is not None and "literal" not in e.message, at
+        assert "v" * 20 not in e.message
+
+
 # ---------------------------------------------------------------- contexts
 
 
