@@ -198,9 +198,13 @@ _TOKEN_HINTS = (
     "ghr_", "github_pat_", "xox", "aiza",
 )  # fmt: skip
 
-_pair_re = re.compile(
-    rf"""(?P<key>(?<![\w.-])["']?(?P<k>[A-Za-z_][\w.-]{{0,63}}))(?P<sep>{_SEP})(?P<val>{_QUOTED}|{_BRACKETED}|{_BARE})"""
-)
+# Pairs are found from their separators: the text is scanned *reversed*, so the pattern
+# starts with the separator (=, :, =>) and `re` skips straight from one to the next; the
+# key is the run of word characters before it. Every key is judged, so in
+# "ValueError: api_key=X" the key "api_key" is found whatever "ValueError" is.
+_pair_re = re.compile(r"""(?:>=|[=:])\s*["']?\\?(?P<rk>[\w.-]{1,64})(?![\w.-])""")
+_value_re = re.compile(rf"\s*(?P<val>{_QUOTED}|{_BRACKETED}|{_BARE})")
+_KEY_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -248,7 +252,7 @@ RULES: tuple[Rule, ...] = (
         "name_value_record",
         "a header or parameter record naming a secret: {'name': 'Authorization', 'value': v}, "
         '{"key": "X-Api-Key", "value": v} (HAR, Postman, repr of header lists)',
-        ("value",),
+        ("value'", 'value"', "value:", "value=", "value :", "value ="),
         re.compile(
             rf"""(?P<head>["']?(?:name|key|header|field)["']?\s*(?:=>|[=:])\s*(?P<q>["'])(?P<k>[^"'\r\n]{{1,64}})(?P=q)\s*,\s*["']?value["']?\s*(?:=>|[=:])\s*)(?P<val>{_QUOTED}|{_BARE})"""
         ),
@@ -267,7 +271,7 @@ RULES: tuple[Rule, ...] = (
         "quoted_pair",
         "a secret key and its value as two quoted items: ('X-Api-Key', 'v') in the repr of "
         'a header list, ["token", "v"]',
-        KEY_HINTS,
+        ("',", '",', "' ,", '" ,'),
         re.compile(
             rf"""(?P<head>(?<![\w])(?P<q>["'])(?P<k>[A-Za-z_][\w.-]{{0,63}})(?P=q)\s*,\s*)(?P<val>{_QUOTED})(?!\s*(?:=>|[=:]))"""
         ),
@@ -339,8 +343,6 @@ class _Hints:
         # Scanned as ASCII bytes (UTF-8, digits zeroed): the rules match ASCII case variants.
         trie = _trie_regex(hints).pattern.encode("ascii")
         self.any = re.compile(trie)
-        # A lookahead finds hints at every position, overlapping ones included.
-        self.every = re.compile(b"(?=(" + trie + b"))")
         # A hint also wakes the rules of the hints it contains ("authori" holds "auth").
         self.rules_for = {
             h.encode("ascii"): frozenset(
@@ -350,11 +352,16 @@ class _Hints:
         }
 
     def rules(self, lowered: bytes) -> tuple[int, ...]:
-        if self.any.search(lowered) is None:
+        search = self.any.search
+        m = search(lowered)
+        if m is None:
             return ()
         wanted: set[int] = set()
-        for hint in set(self.every.findall(lowered)):
-            wanted |= self.rules_for[hint]
+        while m is not None:
+            # The longest hint at this position; shorter ones there are inside it, and
+            # restarting one character on finds hints that overlap it.
+            wanted |= self.rules_for[m[0]]
+            m = search(lowered, m.start() + 1)
         return tuple(sorted(wanted))
 
 
@@ -367,24 +374,30 @@ _RULES_CACHE_MAX_CHARS = 512
 
 
 def _redact_pairs(text: str) -> str:
-    # A manual walk, not re.sub: when a key is not secret the scan resumes at its value, so in
-    # "ValueError: api_key=X" the value "api_key=X" of "ValueError" is read as a pair itself.
-    out: list[str] = []
-    last = pos = 0
-    search = _pair_re.search
-    while True:
-        m = search(text, pos)
-        if m is None:
-            break
-        if is_secret_key(m["k"]):
-            start, end = m.span("val")
-            out.append(text[last:start])
-            out.append(_keep_quotes(m["val"]))
-            last = pos = end
-        else:
-            pos = m.end("sep")
-    if not out:
+    n = len(text)
+    verdicts = _key_verdicts
+    spans: list[tuple[int, int]] = []  # values to hide, right to left
+    for m in _pair_re.finditer(text[::-1]):
+        key = m["rk"][::-1]
+        if key[0] not in _KEY_START:
+            continue
+        secret = verdicts.get(key)
+        if secret is None:
+            secret = is_secret_key(key)
+        if secret:
+            v = _value_re.match(text, n - m.start())
+            if v is not None:
+                spans.append(v.span("val"))
+    if not spans:
         return text
+    out: list[str] = []
+    last = 0
+    for start, end in reversed(spans):
+        if start < last:  # inside a value already hidden
+            continue
+        out.append(text[last:start])
+        out.append(_keep_quotes(text[start:end]))
+        last = end
     out.append(text[last:])
     return "".join(out)
 
