@@ -202,7 +202,7 @@ _TOKEN_HINTS = (
 # starts with the separator (=, :, =>) and `re` skips straight from one to the next; the
 # key is the run of word characters before it. Every key is judged, so in
 # "ValueError: api_key=X" the key "api_key" is found whatever "ValueError" is.
-_pair_re = re.compile(r"""(?:>=|[=:])\s*["']?\\?(?P<rk>[\w.-]{1,64})(?![\w.-])""")
+_pair_re = re.compile(r"""(?:>=|[=:])\s*["']?\\?(?P<rk>[\w.-]{1,64})(?![\w.-])""", re.ASCII)
 _value_re = re.compile(rf"\s*(?P<val>{_QUOTED}|{_BRACKETED}|{_BARE})")
 _KEY_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 
@@ -350,18 +350,29 @@ class _Hints:
             )
             for h in hints
         }
+        # Hints that can start inside another and end past it ("pass" then "session" in
+        # "passession"), checked apart when that other one is found.
+        self.overlaps = {
+            a.encode("ascii"): [
+                (b.encode("ascii"), self.rules_for[b.encode("ascii")])
+                for b in hints
+                if any(a[i:] == b[: len(a) - i] and len(b) > len(a) - i for i in range(1, len(a)))
+            ]
+            for h in hints
+            for a in (h,)
+        }
 
     def rules(self, lowered: bytes) -> tuple[int, ...]:
-        search = self.any.search
-        m = search(lowered)
-        if m is None:
+        found = self.any.findall(lowered)
+        if not found:
             return ()
         wanted: set[int] = set()
-        while m is not None:
-            # The longest hint at this position; shorter ones there are inside it, and
-            # restarting one character on finds hints that overlap it.
-            wanted |= self.rules_for[m[0]]
-            m = search(lowered, m.start() + 1)
+        for hint in set(found):
+            wanted |= self.rules_for[hint]
+            # findall does not see a hint that starts inside this one and runs past it.
+            for partner, rules in self.overlaps[hint]:
+                if partner in lowered:
+                    wanted |= rules
         return tuple(sorted(wanted))
 
 
