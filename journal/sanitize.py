@@ -143,7 +143,8 @@ on_change(_key_cache.clear)
 def safe_text(value: object, limit: int = MAX_MESSAGE_CHARS) -> str:
     """Any value as storable text: clipped to ``limit``, scrubbed of secrets, no NUL/surrogates."""
     text = value if type(value) is str else safe_str(value)
-    if limit >= _CACHED_CHARS:
+    # Length first: hashing a 10 MB text for a cache lookup would cost what clipping saves.
+    if limit >= _CACHED_CHARS and len(text) <= _CACHED_CHARS:
         hit = _safe_cache.get(text)
         if hit is not None:
             return hit
@@ -178,7 +179,7 @@ def _clipped_text(text: str, limit: int) -> str:
 
 def name_text(value: object, default: str = "unknown") -> str:
     """A name-like field (source, name, error type): a class gives its name; never empty."""
-    if type(value) is str:
+    if type(value) is str and len(value) <= _CACHED_CHARS:
         hit = _safe_cache.get(value)
         if hit:
             return hit
@@ -205,7 +206,7 @@ _LABELS = ("name", "key", "header", "field", "param", "parameter")
 
 def _key(key: object) -> tuple[str, bool]:
     """A context key as safe text, and whether it names a secret."""
-    hit = _key_cache.get(key) if type(key) is str else None
+    hit = _key_cache.get(key) if type(key) is str and len(key) <= MAX_KEY_CHARS else None
     if hit is None:
         text = safe_text(key, MAX_KEY_CHARS)
         hit = (text, is_secret_key(text))
@@ -260,7 +261,7 @@ def _mapping(mapping: Mapping[Any, Any], depth: int, budget: _Budget) -> dict[st
         # Inline fast paths for the common values; the rest through `_value`.
         t = type(v)
         if t is str:
-            out[key] = _safe_cache.get(v) or _string(v, budget)
+            out[key] = (len(v) <= _CACHED_CHARS and _safe_cache.get(v)) or _string(v, budget)
         elif t is int and -_INT64 <= v < _INT64:
             out[key] = v
         else:
