@@ -202,8 +202,10 @@ _TOKEN_HINTS = (
 # starts with the separator (=, :, =>) and `re` skips straight from one to the next; the
 # key is the run of word characters before it. Every key is judged, so in
 # "ValueError: api_key=X" the key "api_key" is found whatever "ValueError" is.
-_pair_re = re.compile(r"""(?:>=|[=:])\s*["']?\\?(?P<rk>[\w.-]{1,64})(?![\w.-])""", re.ASCII)
-_value_re = re.compile(rf"\s*(?P<val>{_QUOTED}|{_BRACKETED}|{_BARE})")
+# A lone character class first lets `re` skip to separators; the "=" of "=>" is one, and
+# the ">" is skipped before the value.
+_pair_re = re.compile(r"""[=:]\s*["']?\\?(?P<rk>[\w.-]{1,64})(?![\w.-])""", re.ASCII)
+_value_re = re.compile(rf"\s*>?\s*(?P<val>{_QUOTED}|{_BRACKETED}|{_BARE})")
 _KEY_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 
 RULES: tuple[Rule, ...] = (
@@ -371,7 +373,7 @@ class _Hints:
             wanted |= self.rules_for[hint]
             # findall does not see a hint that starts inside this one and runs past it.
             for partner, rules in self.overlaps[hint]:
-                if partner in lowered:
+                if not rules <= wanted and partner in lowered:
                     wanted |= rules
         return tuple(sorted(wanted))
 
