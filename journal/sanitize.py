@@ -244,12 +244,15 @@ def _label(mapping: Mapping[Any, Any]) -> str | None:
 def _mapping(mapping: Mapping[Any, Any], depth: int, budget: _Budget) -> dict[str, Any]:
     out: dict[str, Any] = {}
     label = _label(mapping)
-    for seen, (k, v) in enumerate(mapping.items()):
-        if budget.items <= 0:
-            out[TRUNCATED_MARKER] = {"dropped_items": len(mapping) - seen}
-            break
-        budget.items -= 1
-        key, secret = _key(k)
+    size = len(mapping)
+    if size > budget.items:
+        return _mapping_clipped(mapping, depth, budget, label)
+    budget.items -= size  # the whole mapping fits: no per-item accounting
+    keys = _key_cache
+    cached = _safe_cache
+    for k, v in mapping.items():
+        hit = keys.get(k) if type(k) is str and len(k) <= MAX_KEY_CHARS else None
+        key, secret = hit if hit is not None else _key(k)
         if label is not None:
             if key == "value":
                 secret = is_secret_key(label)
@@ -261,11 +264,31 @@ def _mapping(mapping: Mapping[Any, Any], depth: int, budget: _Budget) -> dict[st
         # Inline fast paths for the common values; the rest through `_value`.
         t = type(v)
         if t is str:
-            out[key] = (len(v) <= _CACHED_CHARS and _safe_cache.get(v)) or _string(v, budget)
+            out[key] = (len(v) <= _CACHED_CHARS and cached.get(v)) or _string(v, budget)
         elif t is int and -_INT64 <= v < _INT64:
             out[key] = v
         else:
             out[key] = _value(v, depth, budget)
+    return out
+
+
+def _mapping_clipped(
+    mapping: Mapping[Any, Any], depth: int, budget: _Budget, label: str | None
+) -> dict[str, Any]:
+    # More items than the budget left: take what fits, then a marker.
+    out: dict[str, Any] = {}
+    for seen, (k, v) in enumerate(mapping.items()):
+        if budget.items <= 0:
+            out[TRUNCATED_MARKER] = {"dropped_items": len(mapping) - seen}
+            break
+        budget.items -= 1
+        key, secret = _key(k)
+        if label is not None:
+            if key == "value":
+                secret = is_secret_key(label)
+            elif key in _LABELS:
+                secret = False
+        out[key] = REDACTED if secret and _hides_secret(v) else _value(v, depth, budget)
     return out
 
 
