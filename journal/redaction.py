@@ -354,14 +354,15 @@ class _Hints:
         }
         # Hints that can start inside another and end past it ("pass" then "session" in
         # "passession"), checked apart when that other one is found.
+        # Only partners that would wake a rule the hint itself does not are worth a look.
         self.overlaps = {
             a.encode("ascii"): [
                 (b.encode("ascii"), self.rules_for[b.encode("ascii")])
                 for b in hints
                 if any(a[i:] == b[: len(a) - i] and len(b) > len(a) - i for i in range(1, len(a)))
+                and not self.rules_for[b.encode("ascii")] <= self.rules_for[a.encode("ascii")]
             ]
-            for h in hints
-            for a in (h,)
+            for a in hints
         }
 
     def rules(self, lowered: bytes) -> tuple[int, ...]:
