@@ -480,7 +480,7 @@ def coerce_severity(severity: object) -> tuple[str, str | None]:
     """``(severity, None)`` for a known one; ``("ERROR", what was given, as text)`` otherwise."""
     try:
         known = _SEVERITY_OF.get(severity)
-    except TypeError:  # unhashable
+    except Exception:  # unhashable, or a __hash__/__eq__ that raises
         known = None
     if known is not None:
         return known
@@ -545,7 +545,7 @@ def error_event(
                 raise EventError(
                     f"severity must be one of ERROR, WARNING, CRITICAL, not {severity!r}"
                 )
-            if error_type is None or error_type == "":
+            if error_type is None or (isinstance(error_type, str) and not error_type):
                 raise EventError("error_type must not be empty")
         etype = name_text(error_type)
         try:

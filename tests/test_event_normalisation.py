@@ -381,3 +381,26 @@ def test_bad_inputs_amid_thousands_of_good_events_are_all_stored_once(configured
         for value in (name, error_type, source):
             assert 0 < len(value) <= MAX_NAME_CHARS and "\x00" not in value
         assert message is not None and len(message) <= MAX_MESSAGE_CHARS
+
+
+def test_objects_whose_comparison_and_hash_raise_are_still_just_text() -> None:
+    class Hostile:
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("no eq")
+
+        def __hash__(self) -> int:
+            raise RuntimeError("no hash")
+
+        def __str__(self) -> str:
+            return "hostile"
+
+    e = error_event(Hostile(), Hostile(), severity=Hostile(), name=Hostile(), strict=False)
+    assert (e.error_type, e.name, e.message, e.severity) == (
+        "hostile",
+        "hostile",
+        "hostile",
+        "ERROR",
+    )
+    assert e.context == {SEVERITY_MARKER: "hostile"}
+    assert error_event(Hostile(), "m").error_type == "hostile"  # strict: a type is not a bug
+    storable(e)
