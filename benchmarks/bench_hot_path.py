@@ -1,15 +1,22 @@
 """Hot path: nanoseconds per call through our breaker and retry vs pybreaker and tenacity.
 
 Interleaved rounds, calibrated loops, medians. Also the OPEN fast-fail path and
-record_error() in the caller's thread (event build + live projections + hand-offs).
+record_error() in the caller's thread (event build + redaction + live projections +
+hand-offs) as users call it: a constant context, a 5-key context whose values change on
+every call (ids, URLs, messages), the same with a random hex id, and one full of secrets;
+median and p99 per call with gc on. Then what redaction costs per text.
 
     .venv/bin/python benchmarks/bench_hot_path.py [--reps 7] [--seconds 0.15]
+    .venv/bin/python benchmarks/bench_hot_path.py --record-error-only   # also runs on older trees
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import itertools
 import logging
+import os
 import statistics
 import sys
 import tempfile
@@ -148,33 +155,152 @@ def run(
     return out
 
 
-def record_error_cost(tmp: str, n: int, reps: int) -> tuple[list[float], list[float]]:
-    """record_error in the caller's thread: median and p99 of per-call ns, per round."""
+Scenario = Callable[[int], tuple[object, object, dict[str, object]]]
+
+
+def scenarios() -> dict[str, Scenario]:
+    """record_error arguments as users pass them, built outside the timed call."""
+    exc = ConnectionError("Failed to connect to Binance API")
+    const_ctx: dict[str, object] = {"symbol": "SOL/USDT", "function": "fetch_ohlcv"}
+
+    def constant(n: int) -> tuple[object, object, dict[str, object]]:
+        return "api_ohlcv_error", exc, const_ctx
+
+    def varying(n: int) -> tuple[object, object, dict[str, object]]:
+        ts = 1_700_000_000_000 + n * 60_000
+        return (
+            "api_ohlcv_error",
+            ConnectionError(f"Failed to connect to Binance API (request {n})"),
+            {
+                "symbol": "SOL/USDT",
+                "order_id": n,
+                "url": f"https://api.binance.com/api/v3/klines?symbol=SOLUSDT&startTime={ts}",
+                "detail": f"request {n} timed out after 10s",
+                "attempt": n % 5,
+            },
+        )
+
+    def varying_hex(n: int) -> tuple[object, object, dict[str, object]]:
+        error_type, error, ctx = varying(n)
+        return error_type, error, {**ctx, "request_id": os.urandom(16).hex()}
+
+    def secrets(n: int) -> tuple[object, object, dict[str, object]]:
+        sig = os.urandom(16).hex()
+        return (
+            "api_auth_error",
+            ValueError(f"api_key=AK{sig[:14]} rejected (request {n})"),
+            {
+                "symbol": "SOL/USDT",
+                "api_key": f"AK{sig}",
+                "url": f"https://fapi.binance.com/fapi/v1/order?symbol=SOLUSDT&timestamp={n}&signature={sig}",
+                "headers": {"X-MBX-APIKEY": f"AK{sig}", "Accept": "application/json"},
+                "detail": f"Authorization: Bearer {sig} refused",
+            },
+        )
+
+    return {
+        "constant context": constant,
+        "varying 5-key context (ids, URL, message)": varying,
+        "varying + a random hex id": varying_hex,
+        "varying, with secrets to redact": secrets,
+    }
+
+
+def record_error_costs(tmp: str, n: int, reps: int) -> dict[str, tuple[list[float], list[float]]]:
+    """record_error in the caller's thread, gc on: per scenario, median and p99 ns per round."""
     runtime.mark_configured(False)
     journal.configure(f"sqlite:///{tmp}/hot.db", flush_interval=0.2)
-    exc = ConnectionError("Failed to connect to Binance API")
-    ctx = {"symbol": "SOL/USDT", "function": "fetch_ohlcv"}
-    med, p99 = [], []
+    gc.enable()
+    counter = itertools.count()
+    out: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in scenarios()}
     for _ in range(reps):
-        samples = []
-        for _ in range(n):
-            t0 = time.perf_counter_ns()
-            journal.record_error("api_ohlcv_error", exc, ctx)
-            samples.append(time.perf_counter_ns() - t0)
-        samples.sort()
-        med.append(statistics.median(samples))
-        p99.append(samples[int(len(samples) * 0.99)])
-        journal.flush(30)
+        for name, make in scenarios().items():
+            samples = []
+            for _ in range(n):
+                error_type, error, ctx = make(next(counter))
+                t0 = time.perf_counter_ns()
+                journal.record_error(error_type, error, ctx)  # type: ignore[arg-type]
+                samples.append(time.perf_counter_ns() - t0)
+            samples.sort()
+            out[name][0].append(statistics.median(samples))
+            out[name][1].append(samples[int(len(samples) * 0.99)])
+            journal.flush(30)
     journal.shutdown(30)
-    return med, p99
+    return out
+
+
+def redaction_costs(n: int) -> list[list[str]]:
+    """ns per text through redact_text, every text new (no cache hit), and a 10 MB message."""
+    from journal.events import error_event
+    from journal.redaction import redact_text
+
+    counter = itertools.count()
+    texts: dict[str, Callable[[], str]] = {
+        "message, no hint (~40 chars)": lambda: f"request {next(counter)} timed out after 10s",
+        "URL, no secret (~80 chars)": lambda: (
+            f"https://api.binance.com/api/v3/klines?symbol=SOLUSDT&startTime={next(counter)}"
+        ),
+        "message with hex id, no secret": lambda: f"order {os.urandom(8).hex()} rejected",
+        "message with 2 secrets (~90 chars)": lambda: (
+            f"ValueError: api_key={os.urandom(8).hex()} password=pw{next(counter)} failed"
+        ),
+        "URL with signature (~110 chars)": lambda: (
+            f"https://fapi.binance.com/fapi/v1/order?symbol=SOLUSDT&timestamp={next(counter)}"
+            f"&signature={os.urandom(16).hex()}"
+        ),
+    }
+    rows = []
+    for label, make in texts.items():
+        batch = [make() for _ in range(n)]
+        t0 = time.perf_counter_ns()
+        for t in batch:
+            redact_text(t)
+        rows.append([label, f"{(time.perf_counter_ns() - t0) / n:,.0f}"])
+    big = "key=value " * 1_000_000  # 10 MB of key=value pairs
+    t0 = time.perf_counter_ns()
+    error_event("big", big)
+    rows.append(
+        ["error_event with a 10 MB key=value message", f"{time.perf_counter_ns() - t0:,.0f}"]
+    )
+    return rows
+
+
+def print_record_error(args: argparse.Namespace, tmp: str) -> None:
+    n = args.calls
+    res = record_error_costs(tmp, n, args.rounds)
+    print(
+        "\n### record_error() in the caller's thread (event build + redaction + live projections + hand-offs), gc on\n"
+    )
+    print(
+        table(
+            [
+                "context",
+                "calls per round",
+                "median ns (median of rounds)",
+                "p99 ns (median of rounds)",
+            ],
+            [
+                [name, f"{n:,}", f"{statistics.median(m):,.0f}", f"{statistics.median(p):,.0f}"]
+                for name, (m, p) in res.items()
+            ],
+        )
+    )
+    print("\n### Redaction per text (each text new: no cache hit)\n")
+    print(table(["text", "ns"], redaction_costs(20_000)))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--seconds", type=float, default=0.15)
+    ap.add_argument("--calls", type=int, default=20_000, help="record_error calls per round")
+    ap.add_argument("--rounds", type=int, default=5, help="record_error rounds")
+    ap.add_argument("--record-error-only", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_hot_") as tmp:
+        if args.record_error_only:
+            print_record_error(args, tmp)
+            return
         success, failure = variants(tmp)
         res = run(success, args.reps, args.seconds)
         pyb = statistics.median(res["pybreaker"])
@@ -197,22 +323,7 @@ def main() -> None:
                 ],
             )
         )
-        med, p99 = record_error_cost(tmp, 20_000, max(3, args.reps // 2))
-        print(
-            "\n### record_error() in the caller's thread (event build + redaction + live projections + hand-offs)\n"
-        )
-        print(
-            table(
-                ["calls per round", "median ns (median of rounds)", "p99 ns (median of rounds)"],
-                [
-                    [
-                        f"{20_000:,}",
-                        f"{statistics.median(med):,.0f}",
-                        f"{statistics.median(p99):,.0f}",
-                    ]
-                ],
-            )
-        )
+        print_record_error(args, tmp)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from tenacity import Retrying, stop_after_attempt, wait_exponential
 from journal import runtime
 from journal.alerts import AlertEngine
 from journal.events import Event, iso, journal_event
-from journal.redaction import redact_text, register_secret
+from journal.redaction import is_secret_key, redact_text, register_secret
 
 log = logging.getLogger("journal.alerts")
 
@@ -78,8 +78,9 @@ class WebhookSink:
     ) -> None:
         self.url, self.headers, self.timeout, self.name = url, dict(headers or {}), timeout, name
         register_secret(url)  # a webhook URL is a credential
-        for value in self.headers.values():
-            register_secret(value)
+        for header, value in self.headers.items():
+            if is_secret_key(header):  # Content-Type: json is no secret (and too short to scrub)
+                register_secret(value)
 
     def __call__(self, alert: Event) -> None:
         _post_json(self.url, alert.to_dict(), self.headers, self.timeout)

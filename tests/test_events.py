@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timezone
 
 import pytest
@@ -59,6 +60,12 @@ def test_retry_rejects_nonsense() -> None:
 def test_event_ids_are_unique() -> None:
     ids = {new_event_id() for _ in range(10_000)}
     assert len(ids) == 10_000
+
+
+def test_event_ids_are_uuid_shaped() -> None:
+    for _ in range(3):
+        eid = new_event_id()
+        assert len(eid) == 36 and str(uuid.UUID(eid)) == eid
 
 
 def test_time_conversions_are_exact_to_the_microsecond() -> None:
