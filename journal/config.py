@@ -5,18 +5,34 @@ from __future__ import annotations
 import os
 import re
 from datetime import datetime, timedelta, timezone
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from journal.errors import ConfigError
+from journal.redaction import REDACTED, redact_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+# SQLAlchemy is imported inside the functions below: `import journal` must stay cheap.
 
 DEFAULT_DB_URL = "sqlite:///journal.db"
 ENV_DB_URL = "JOURNAL_DB_URL"
 ENV_SPOOL_DIR = "JOURNAL_SPOOL_DIR"
 ENV_SOURCE = "JOURNAL_SOURCE"
 
-_SUPPORTED = ("sqlite", "postgresql")
+_EXPECTED = "expected sqlite:///path/to/file.db or postgresql://user@host:5432/dbname"
+# drivername -> the one we run it with (the store speaks psycopg2 and the stdlib sqlite3)
+_DRIVERS = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite",
+    "postgresql": "postgresql+psycopg2",
+    "postgresql+psycopg2": "postgresql+psycopg2",
+    "postgres": "postgresql+psycopg2",  # the scheme alias many hosts hand out
+    "postgres+psycopg2": "postgresql+psycopg2",
+}
+# scheme://user:password@host -> scheme://user:***REDACTED***@host, also on text SQLAlchemy
+# cannot parse; greedy up to the last "@", since a password may hold "@" itself.
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/?#@\s]*):\S*@")
 
 
 def resolve_db_url(url: str | None = None) -> str:
@@ -25,33 +41,71 @@ def resolve_db_url(url: str | None = None) -> str:
     return validate_db_url(chosen)
 
 
+def hide_password(text: str) -> str:
+    """``text`` with any URL password hidden and known secrets redacted."""
+    return redact_text(_URL_PASSWORD.sub(rf"\g<head>:{REDACTED}@", text))
+
+
 def validate_db_url(url: str) -> str:
-    """Check that ``url`` is a SQLite or PostgreSQL SQLAlchemy URL; `ConfigError` if not."""
+    """Check that ``url`` is a SQLite or PostgreSQL URL we can run; `ConfigError` if not.
+
+    Returns the URL with the driver pinned (``postgres://`` and ``postgresql://`` become
+    ``postgresql+psycopg2://``). Error messages never carry the password.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    shown = hide_password(url.strip())
+    if not url.strip():
+        raise ConfigError(f"empty database URL: {_EXPECTED}")
     try:
-        parsed = make_url(url)
+        parsed = make_url(url.strip())
     except ArgumentError:
-        raise ConfigError(
-            f"bad database URL {url!r}: expected sqlite:///path/to/file.db "
-            "or postgresql://user@host:5432/dbname"
-        ) from None
+        raise ConfigError(f"bad database URL {shown!r}: {_EXPECTED}") from None
+    except ValueError:  # SQLAlchemy parses the port with int()
+        raise ConfigError(f"bad port in database URL {shown!r}: the port is a number") from None
+    shown = _render(parsed)
     backend = parsed.get_backend_name()
-    if backend not in _SUPPORTED:
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        if backend in ("sqlite", "postgresql", "postgres"):
+            raise ConfigError(
+                f"unsupported driver {parsed.get_driver_name()!r} in {shown}: "
+                "use sqlite:/// or postgresql:// (psycopg2)"
+            )
         raise ConfigError(
-            f"unsupported database {backend!r} in {parsed.render_as_string(hide_password=True)}: "
-            "use sqlite:/// or postgresql://"
+            f"unsupported database {backend!r} in {shown}: use sqlite:/// or postgresql://"
         )
-    if backend == "postgresql" and parsed.drivername == "postgresql":
-        # Pin the driver we ship, so a bare postgresql:// URL works out of the box.
-        parsed = parsed.set(drivername="postgresql+psycopg2")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ConfigError(f"bad port {parsed.port} in database URL {shown}: use 1..65535")
+    if driver.startswith("postgresql"):
+        if not parsed.database:
+            raise ConfigError(f"no database name in {shown}: postgresql://user@host:5432/dbname")
+        parsed = parsed.set(drivername=driver)
     return parsed.render_as_string(hide_password=False)
+
+
+def is_memory_url(url: str) -> bool:
+    """Is ``url`` an in-memory SQLite database (gone when the process ends)?"""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return u.get_backend_name() == "sqlite" and u.database in (None, "", ":memory:")
+
+
+def _render(parsed: URL) -> str:
+    return hide_password(parsed.render_as_string(hide_password=True))
 
 
 def redact_url(url: str) -> str:
     """The URL with its password hidden, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<bad url>"
+        return _render(make_url(url))
+    except (ArgumentError, ValueError):
+        return hide_password(url) if url.strip() else "<empty url>"
 
 
 _REL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*(ago)?\s*$", re.IGNORECASE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import threading
 from pathlib import Path
@@ -13,11 +14,20 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, pool
 from sqlalchemy.engine import make_url
 
-import migrations
 from journal.config import redact_url
 from journal.errors import SchemaNotReady
 
-MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+
+def _migrations_dir() -> Path:
+    # Resolved from our own package, never from the working directory or a top-level
+    # `migrations` on sys.path: a user's project often has an Alembic `migrations/` of its own.
+    spec = importlib.util.find_spec("journal.migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("journal.migrations is missing: reinstall error-journal")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+MIGRATIONS_DIR = _migrations_dir()
 # Alembic keeps its migration context in module globals: one command at a time per process
 # (a writer thread auto-migrating must not meet a `journal migrate` in another thread).
 _alembic_lock = threading.RLock()
