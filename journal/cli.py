@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.handler(args)
         return result
     except JournalError as exc:
-        _one_line(str(exc))
+        _one_line(str(exc) or type(exc).__name__)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -97,5 +97,7 @@ def _map_driver_error(exc: Exception) -> JournalError | None:
 
 
 def _one_line(message: str) -> None:
-    text = " ".join(message.split())
+    from journal.config import hide_password
+
+    text = hide_password(" ".join(message.split()))  # never echo a password
     print(f"journal: error: {text}", file=sys.stderr)

@@ -32,11 +32,14 @@ _DRIVERS = {
 }
 # scheme://user:password@host -> scheme://user:***REDACTED***@host, also on text SQLAlchemy
 # cannot parse; greedy up to the last "@", since a password may hold "@" itself.
+_USERINFO = re.compile(r"://\S*@")
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/?#@\s]*):\S*@")
 
 
 def resolve_db_url(url: str | None = None) -> str:
     """``--db URL``, else ``JOURNAL_DB_URL``, else ``sqlite:///journal.db``; validated."""
+    if url is not None and not url.strip():
+        raise ConfigError(f"empty database URL: {_EXPECTED}")
     chosen = url or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
     return validate_db_url(chosen)
 
@@ -55,7 +58,8 @@ def validate_db_url(url: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    shown = hide_password(url.strip())
+    # A URL that does not parse may hold a password anywhere before the host: hide all of it.
+    shown = hide_password(_USERINFO.sub(rf"://{REDACTED}@", url.strip()))
     if not url.strip():
         raise ConfigError(f"empty database URL: {_EXPECTED}")
     try:
@@ -112,24 +116,32 @@ _REL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*(ago)?\s*$", re.
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_time(text: str, *, now: datetime | None = None) -> datetime:
+def parse_time(text: str, *, now: datetime | None = None, option: str = "time") -> datetime:
     """Parse ISO 8601 (naive = UTC) or a relative form (``15m``, ``2h``, ``7d``, ``now``).
 
-    A relative form means that long before ``now``. Raises `ConfigError` on anything else.
+    A relative form means that long before ``now``. Raises `ConfigError` on anything else,
+    naming ``option`` (e.g. ``--at``).
     """
     now = now or datetime.now(timezone.utc)
     raw = text.strip()
+    hint = "use ISO 8601 (2026-11-28T10:30:00Z) or a relative form (15m, 2h, 7d, now)"
+    if not raw:
+        raise ConfigError(f"empty {option}: {hint}")
     if raw.lower() == "now":
         return now
     m = _REL.match(raw)
     if m:
-        return now - timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
+        try:
+            return now - timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
+        except (OverflowError, ValueError):
+            raise ConfigError(f"{option} {text!r} reaches before year 1: {hint}") from None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise ConfigError(
-            f"bad time {text!r}: use ISO 8601 (2026-11-28T10:30:00Z) or a relative form (15m, 2h, 7d, now)"
-        ) from None
+        raise ConfigError(f"bad {option} {text!r}: {hint}") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise ConfigError(f"{option} {text!r} is out of range: {hint}") from None
