@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sqlite3
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from journal import cli, errors
 from journal.events import error_event
 from journal.store import EventStore
 
@@ -225,3 +227,43 @@ def test_downgrade_asks_nothing_of_a_missing_file(tmp_path: Path) -> None:
     )
     assert done.returncode == 0 and "nothing to downgrade" in done.stdout
     assert not (tmp_path / "none.db").exists()
+
+
+def _failing_parser(exc: BaseException) -> argparse.ArgumentParser:
+    def handler(args: argparse.Namespace) -> int:
+        raise exc
+
+    parser = argparse.ArgumentParser(prog="journal")
+    parser.set_defaults(command="boom", handler=handler)
+    return parser
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "expected"),
+    [
+        (errors.JournalError(), 2, "journal: error: JournalError"),
+        (errors.ConfigError("bad --at 'x'"), 2, "journal: error: bad --at 'x'"),
+        (errors.StoreUnavailable("cannot reach"), 2, "journal: error: cannot reach"),
+        (errors.SchemaNotReady(), 2, "run: journal migrate"),
+        (errors.CircuitBreakerError("api", "OPEN", 3.0), 2, "circuit breaker 'api' is OPEN"),
+        (errors.CircuitBreakerError(), 2, "journal: error: CircuitBreakerError"),
+        (errors.RetryError("fetch", 3, ValueError("x")), 2, "gave up after 3 attempt(s)"),
+        (
+            RuntimeError("postgresql://u:pw123456@h/db is odd"),
+            1,
+            "unexpected RuntimeError: postgresql://u:***REDACTED***@h/db is odd",
+        ),
+    ],
+)
+def test_every_error_prints_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    exc: BaseException,
+    code: int,
+    expected: str,
+) -> None:
+    monkeypatch.setattr(cli, "build_parser", lambda: _failing_parser(exc))
+    assert cli.main([]) == code
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert expected in err and "pw123456" not in err

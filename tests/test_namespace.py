@@ -159,3 +159,42 @@ def test_a_wheel_installs_journal_and_its_subpackages_only(tmp_path: Path) -> No
     assert journal_file.startswith(str(site)) and migrations_dir.startswith(str(site))
     assert not marker.exists()
     assert current_revision(f"sqlite:///{project}/journal.db") == head_revision()
+
+
+def _loaded_after(code: str, tmp_path: Path) -> set[str]:
+    probe = "; import sys; print(' '.join(m for m in ('sqlalchemy', 'tenacity', 'rich', 'alembic') if m in sys.modules))"
+    done = _run([sys.executable, "-c", code + probe], tmp_path)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+def test_import_journal_loads_no_sqlalchemy_tenacity_or_rich(tmp_path: Path) -> None:
+    assert _loaded_after("import journal", tmp_path) == set()
+
+
+def test_recording_errors_loads_no_sqlalchemy(tmp_path: Path) -> None:
+    # retry_with_backoff is built on tenacity; the store is loaded by the first configure()
+    loaded = _loaded_after(
+        "from journal import record_error, circuit_breaker, retry_with_backoff", tmp_path
+    )
+    assert loaded == {"tenacity"}
+
+
+def test_every_public_name_resolves_lazily() -> None:
+    import journal
+
+    for name in journal.__all__:
+        assert getattr(journal, name) is not None
+    assert set(journal.__all__) <= set(dir(journal))
+    assert callable(journal.replay) and journal.replay.__name__ == "replay"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = journal.nope  # type: ignore[attr-defined]
+
+
+def test_importing_the_replay_module_first_keeps_journal_replay_the_function(
+    tmp_path: Path,
+) -> None:
+    code = "import journal.replay, journal; print(type(journal.replay).__name__)"
+    done = _run([sys.executable, "-c", code], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "function"
