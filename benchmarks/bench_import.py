@@ -25,6 +25,9 @@ VARIANTS = {
     "python -c pass": "pass",
     "import tenacity, pybreaker": "import tenacity, pybreaker",
     "import journal": "import journal",
+    "from journal import record_error, circuit_breaker": (
+        "from journal import record_error, circuit_breaker"
+    ),
     "from journal import record_error, circuit_breaker, retry_with_backoff": (
         "from journal import record_error, circuit_breaker, retry_with_backoff"
     ),

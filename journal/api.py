@@ -370,9 +370,12 @@ def get_journal() -> Journal:
 
 
 def flush(timeout: float = 10.0) -> bool:
-    """Write everything recorded so far; True if it all reached the store."""
+    """Write everything recorded so far; True if it all reached the store (False after events
+    were dropped because the journal was shut down)."""
     journal = _current
-    return journal.flush(timeout) if journal is not None else True
+    if journal is None:
+        return runtime.dropped_after_shutdown() == 0
+    return journal.flush(timeout)
 
 
 def shutdown(timeout: float = 10.0) -> bool:
@@ -388,7 +391,14 @@ def shutdown(timeout: float = 10.0) -> bool:
         ok = journal.flush(timeout)
         _current, _closed, _settings = None, journal, JournalSettings()
         runtime.mark_configured(False)
-    return journal.shutdown(timeout) and ok
+    ok = journal.shutdown(timeout) and ok
+    if journal.holding is not None and journal.holding.events:
+        log.warning(
+            "journal: %d event(s) held in memory were never written: no usable database (%s)",
+            len(journal.holding.events),
+            journal.holding.reason,
+        )
+    return ok
 
 
 def _shutdown_at_exit() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from journal.config import is_memory_url, redact_url, resolve_db_url
@@ -73,7 +75,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if current == head:
         print(f"already at head {head}: {shown}")
         return 0
-    migrate.upgrade(url)
+    with _mapped_errors(url):
+        migrate.upgrade(url)
     print(f"upgraded {shown}: {current or '(none)'} -> {head}")
     return 0
 
@@ -97,9 +100,25 @@ def _downgrade(url: str, current: str | None, target: str, *, confirmed: bool) -
             f"downgrading {shown} to {target!r} {lost}: {events:,} journaled event(s) would be "
             "lost; add --yes to do it"
         )
-    migrate.downgrade(url, target)
+    with _mapped_errors(url):
+        migrate.downgrade(url, target)
     print(f"downgraded {shown}: {current} -> {_current(url) or '(none)'}")
     return 0
+
+
+@contextlib.contextmanager
+def _mapped_errors(url: str) -> Iterator[None]:
+    """Driver and file-system errors of a migration, as the journal's own (one line, exit 2)."""
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from journal.store import map_db_error
+
+    try:
+        yield
+    except (OSError, sqlite3.Error, SQLAlchemyError) as exc:
+        raise map_db_error(exc, url) from None
 
 
 def _event_count(url: str) -> int:

@@ -32,6 +32,10 @@ _DRIVERS = {
 }
 # scheme://user:password@host -> scheme://user:***REDACTED***@host, also on text SQLAlchemy
 # cannot parse; greedy up to the last "@", since a password may hold "@" itself.
+# what the stdlib sqlite3 driver takes from a URL's query string (others are silently ignored)
+_SQLITE_OPTIONS = frozenset(
+    {"timeout", "isolation_level", "detect_types", "check_same_thread", "cached_statements", "uri"}
+)
 _USERINFO = re.compile(r"://\S*@")
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/?#@\s]*):\S*@")
 
@@ -82,6 +86,17 @@ def validate_db_url(url: str) -> str:
         )
     if parsed.port is not None and not 0 < parsed.port < 65536:
         raise ConfigError(f"bad port {parsed.port} in database URL {shown}: use 1..65535")
+    if driver == "sqlite" and (parsed.host or parsed.username or parsed.password or parsed.port):
+        raise ConfigError(
+            f"bad SQLite URL {shown}: a SQLite URL has no host or user; "
+            "use sqlite:///relative/path.db or sqlite:////absolute/path.db"
+        )
+    unknown = sorted(set(parsed.query) - _SQLITE_OPTIONS) if driver == "sqlite" else []
+    if unknown:
+        raise ConfigError(
+            f"unknown SQLite URL option(s) {', '.join(unknown)} in {shown}: "
+            f"known are {', '.join(sorted(_SQLITE_OPTIONS))}"
+        )
     if driver.startswith("postgresql"):
         if not parsed.database:
             raise ConfigError(f"no database name in {shown}: postgresql://user@host:5432/dbname")

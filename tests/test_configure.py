@@ -87,7 +87,7 @@ def test_events_after_shutdown_are_dropped_counted_and_reported(tmp_path: Path) 
             breaker.call(lambda: 1 / 0)
         except ZeroDivisionError:
             pass
-        assert journal.flush() is True  # nothing configured: nothing pending
+        assert journal.flush() is False  # what was dropped never reached a store
         journal.configure("sqlite:///second.db", flush_interval=0.05)
         assert journal.flush()
         journal.shutdown()
@@ -112,6 +112,7 @@ def test_bad_env_url_never_raises_and_hands_events_over(tmp_path: Path) -> None:
         tracker = journal.get_error_tracker()
         assert tracker.get_error_summary()["error_counts"] == {"api_error": 1}
         assert journal.flush() is False  # held in memory, not written
+        assert journal.get_journal().writer_stats()["held"] == 1
         journal.configure("sqlite:///good.db", flush_interval=0.05)
         assert journal.flush()
         journal.shutdown()
@@ -142,3 +143,14 @@ def test_bad_env_url_holds_a_bounded_number_of_events(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     held, dropped, alerts = map(int, done.stdout.split())
     assert held == 1000 and dropped == 1500 + alerts - 1000  # the alert events are held too
+
+
+def test_held_events_lost_at_shutdown_are_reported(tmp_path: Path) -> None:
+    script = """
+        import journal
+        journal.record_error("api_error", "never written")
+        assert journal.shutdown() is False
+    """
+    done = _run(script, tmp_path, {"JOURNAL_DB_URL": "mysql://u@h/db"})
+    assert done.returncode == 0, done.stderr
+    assert "1 event(s) held in memory were never written" in done.stderr
