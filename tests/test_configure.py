@@ -154,3 +154,21 @@ def test_held_events_lost_at_shutdown_are_reported(tmp_path: Path) -> None:
     done = _run(script, tmp_path, {"JOURNAL_DB_URL": "mysql://u@h/db"})
     assert done.returncode == 0, done.stderr
     assert "1 event(s) held in memory were never written" in done.stderr
+
+
+def test_a_system_exit_in_the_migration_does_not_end_the_writer(
+    fresh: None, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A migration environment that calls sys.exit() (as a foreign Alembic env.py may) is a
+    store problem the writer reports and outlives, not a silent end of its thread."""
+    import journal.migrate
+
+    def exiting_upgrade(url: str, revision: str = "head") -> None:
+        raise SystemExit("env.py exited")
+
+    monkeypatch.setattr(journal.migrate, "upgrade", exiting_upgrade)
+    j = journal.configure(sqlite_url, flush_interval=0.05)
+    journal.record_error("api_error", "kept")
+    assert journal.flush(1) is False  # nothing reached the store, and flush says so
+    assert j.writer._thread.is_alive()
+    assert j.writer.stats().outage  # reported as a store outage, the event kept
