@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from journal import runtime
-from journal.alerts import AlertConfig, AlertEngine
 from journal.config import ENV_SOURCE, hide_password, redact_url, resolve_db_url
 from journal.events import Event, journal_event, now_us, set_default_source
-from journal.projections import JournalSnapshot, JournalState
-from journal.tracker import ErrorTracker
 
-if TYPE_CHECKING:  # the store, writer and sinks load SQLAlchemy and tenacity: on first use
+if TYPE_CHECKING:  # loaded by the first Journal: the store and writer bring SQLAlchemy and tenacity
+    from journal.alerts import AlertConfig
+    from journal.projections import JournalSnapshot
     from journal.sinks import Sink
+    from journal.tracker import ErrorTracker
 
 log = logging.getLogger("journal")
 
@@ -50,9 +50,12 @@ class Journal:
         _hold: str | None = None,
     ) -> None:
         # Imported here, not at module level: `from journal import record_error` stays cheap.
+        from journal.alerts import AlertEngine
+        from journal.projections import JournalState
         from journal.sinks import AlertDispatcher
         from journal.spool import default_spool_dir
         from journal.store import EventStore
+        from journal.tracker import ErrorTracker
         from journal.writer import BufferedWriter
 
         # _hold: no usable database (the reason); events wait in memory for the next configure()
