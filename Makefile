@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed
 
-.PHONY: all install dev demo test lint fmt bench clean
+FLOOR := .venv-floor
+FLOOR_STAMP := $(FLOOR)/.installed
+FLOOR_CONSTRAINTS := ci/constraints-floor.txt
+
+.PHONY: all install dev demo test test-floor lint fmt bench clean
 
 all: test
 
@@ -39,8 +43,19 @@ fmt: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# The suite once more against the lowest declared version of every runtime dependency
+# (ci/constraints-floor.txt), in its own venv; no lint (`make test` does it), no slow tests.
+$(FLOOR_STAMP): pyproject.toml $(FLOOR_CONSTRAINTS)
+	$(PY) -m venv $(FLOOR)
+	$(FLOOR)/bin/python -m pip install -q --upgrade pip
+	$(FLOOR)/bin/pip install -q -c $(FLOOR_CONSTRAINTS) -e '.[dev]'
+	touch $@
+
+test-floor: $(FLOOR_STAMP)
+	$(FLOOR)/bin/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
+
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) $(FLOOR) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

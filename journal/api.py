@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import enum
 import logging
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from journal import runtime
-from journal.alerts import AlertConfig, AlertEngine
-from journal.config import ENV_SOURCE, redact_url, resolve_db_url
-from journal.events import Event, now_us, set_default_source
-from journal.projections import JournalSnapshot, JournalState
-from journal.sinks import AlertDispatcher, Sink
-from journal.spool import default_spool_dir
-from journal.store import EventStore
-from journal.tracker import ErrorTracker
-from journal.writer import BufferedWriter
+from journal.config import ENV_SOURCE, hide_password, redact_url, resolve_db_url
+from journal.events import Event, journal_event, now_us, set_default_source
+
+if TYPE_CHECKING:  # loaded by the first Journal: the store and writer bring SQLAlchemy and tenacity
+    from journal.alerts import AlertConfig
+    from journal.projections import JournalSnapshot
+    from journal.sinks import Sink
+    from journal.tracker import ErrorTracker
 
 log = logging.getLogger("journal")
 
@@ -46,8 +47,21 @@ class Journal:
         flush_interval: float = 0.2,
         max_memory_events: int = 100_000,
         sink_retry_wait: float = 0.5,
+        _hold: str | None = None,
     ) -> None:
-        self.url = resolve_db_url(db_url)
+        # Imported here, not at module level: `from journal import record_error` stays cheap.
+        from journal.alerts import AlertEngine
+        from journal.projections import JournalState
+        from journal.sinks import AlertDispatcher
+        from journal.spool import default_spool_dir
+        from journal.store import EventStore
+        from journal.tracker import ErrorTracker
+        from journal.writer import BufferedWriter
+
+        # _hold: no usable database (the reason); events wait in memory for the next configure()
+        self.holding = _Holding(max_memory_events, _hold) if _hold is not None else None
+        self.closed = False
+        self.url = resolve_db_url(db_url) if self.holding is None else "sqlite://"
         self.source = source or os.environ.get(ENV_SOURCE) or None
         set_default_source(self.source)
         self.store = EventStore(self.url)
@@ -66,19 +80,22 @@ class Journal:
 
                 try:
                     upgrade(url)
-                except Exception as exc:
+                except (Exception, SystemExit) as exc:  # a SystemExit must not end the writer
                     from journal.store import map_db_error
 
                     raise map_db_error(exc, url) from None
 
+        held = self.holding is not None
         self.writer = BufferedWriter(
-            self.store,
+            self.holding if self.holding is not None else self.store,
             batch_size=batch_size,
             flush_interval=flush_interval,
             max_memory_events=max_memory_events,
-            prepare=prepare,
+            prepare=None if held else prepare,
             emit=self.publish,
-            spool_dir=spool_dir if spool_dir is not None else default_spool_dir(self.url),
+            spool_dir=None
+            if held
+            else (spool_dir if spool_dir is not None else default_spool_dir(self.url)),
         )
         self._unsubscribe = [
             self.bus.subscribe(self._fold),
@@ -86,10 +103,12 @@ class Journal:
             self.bus.subscribe(self.dispatcher.submit),
         ]
         self.tracker = ErrorTracker(self)
-        self.closed = False
 
     def publish(self, event: Event) -> None:
-        """Put an event on the process bus (projections, alerts, writer)."""
+        """Put an event on the process bus (projections, alerts, writer); after shutdown, drop it."""
+        if self.closed:
+            runtime.drop(event)  # counted; reported by the next configure()
+            return
         self.bus.publish(event)
 
     def _fold(self, event: Event) -> None:
@@ -102,8 +121,12 @@ class Journal:
             return self.state.snapshot(now_us() if at is None else at)
 
     def writer_stats(self) -> dict[str, Any]:
-        """The writer's counters as a dict."""
-        return dataclasses.asdict(self.writer.stats())
+        """The writer's counters as a dict (with ``held``/``held_dropped`` when no database is usable)."""
+        stats = dataclasses.asdict(self.writer.stats())
+        if self.holding is not None:
+            stats["held"] = len(self.holding.events)
+            stats["held_dropped"] = self.holding.dropped
+        return stats
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Emit pending breaker tallies, evaluate and deliver alerts, write everything; True if all was written."""
@@ -111,7 +134,8 @@ class Journal:
 
         get_circuit_breaker_manager().flush_tallies()
         self.dispatcher.flush(timeout)  # rules ran, alerts delivered (and published)
-        return self.writer.flush(timeout)
+        written = self.writer.flush(timeout)
+        return written and self.holding is None  # held events have reached no database
 
     def shutdown(self, timeout: float = 10.0) -> bool:
         """Flush with a deadline, then stop the threads and detach from the bus."""
@@ -127,69 +151,257 @@ class Journal:
         return ok
 
     def __repr__(self) -> str:
+        if self.holding is not None:
+            return f"Journal(<no database: events held in memory>, {self.holding.reason!r})"
         return f"Journal({redact_url(self.url)!r})"
 
 
+class _Holding:
+    """The "store" of a journal without a usable database: events wait here, the oldest dropped
+    beyond ``limit``, until the next `configure()` hands them to a real journal."""
+
+    def __init__(self, limit: int, reason: str) -> None:
+        self.events: deque[Event] = deque(maxlen=limit)
+        self.dropped = 0
+        self.reason = reason
+
+    def append(self, events: list[Event]) -> int:
+        maxlen = self.events.maxlen or 0
+        self.dropped += max(0, len(self.events) + len(events) - maxlen)
+        self.events.extend(events)
+        return len(events)
+
+    def ping(self) -> None:
+        return None
+
+    def take(self) -> tuple[list[Event], int]:
+        events, dropped = list(self.events), self.dropped
+        self.events.clear()
+        self.dropped = 0
+        return events, dropped
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+UNSET: Final = _Unset.UNSET
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JournalSettings:
+    """The settings of the process-wide journal; None means the default."""
+
+    db_url: str | None = None
+    source: str | None = None
+    spool_dir: str | Path | None = None
+    alert_config: AlertConfig | None = None
+    alert_sinks: tuple[Sink | Callable[[Event], Any], ...] = ()
+    auto_migrate: bool = True
+    batch_size: int = 500
+    flush_interval: float = 0.2
+    max_memory_events: int = 100_000
+    sink_retry_wait: float = 0.5
+
+    def merged(self, changes: Mapping[str, Any]) -> JournalSettings:
+        """These settings with ``changes`` applied (a None value restores the default)."""
+        defaults = JournalSettings()
+        values: dict[str, Any] = {}
+        for name, value in changes.items():
+            if value is None:
+                value = getattr(defaults, name)
+            elif name == "alert_sinks":
+                value = tuple(value)
+            values[name] = value
+        merged = dataclasses.replace(self, **values)
+        if merged.batch_size < 1 or merged.flush_interval <= 0:
+            raise ValueError("batch_size >= 1 and flush_interval > 0")
+        if merged.max_memory_events < merged.batch_size:
+            raise ValueError("max_memory_events >= batch_size")
+        return merged
+
+
 _current: Journal | None = None
-_lock = threading.Lock()
+_closed: Journal | None = None  # the journal shut down last: its snapshot still reads
+_settings = JournalSettings()
+# Re-entrant: configure_default() runs configure() under it.
+_lock = threading.RLock()
 _atexit_registered = False
 
 
 def configure(
-    db_url: str | None = None,
-    source: str | None = None,
-    spool_dir: str | Path | None = None,
+    db_url: str | _Unset | None = UNSET,
+    source: str | _Unset | None = UNSET,
+    spool_dir: str | Path | _Unset | None = UNSET,
     *,
-    alert_config: AlertConfig | None = None,
-    alert_sinks: Iterable[Sink | Callable[[Event], Any]] | None = None,
-    **options: Any,
+    alert_config: AlertConfig | _Unset | None = UNSET,
+    alert_sinks: Iterable[Sink | Callable[[Event], Any]] | _Unset | None = UNSET,
+    auto_migrate: bool | _Unset = UNSET,
+    batch_size: int | _Unset = UNSET,
+    flush_interval: float | _Unset = UNSET,
+    max_memory_events: int | _Unset = UNSET,
+    sink_retry_wait: float | _Unset = UNSET,
 ) -> Journal:
-    """Set up the process-wide journal (replacing any previous one). Default URL: ``JOURNAL_DB_URL``
-    or ``sqlite:///journal.db``; spool directory: ``JOURNAL_SPOOL_DIR``, else beside the SQLite
-    file, else the user's data directory. Options: ``auto_migrate``, ``batch_size``, ``flush_interval``,
-    ``max_memory_events``, ``sink_retry_wait``."""
-    global _current, _atexit_registered
+    """Set up the process-wide journal. Called again, it changes only the settings it names (None
+    restores a default) and replaces the running journal. Default URL: ``JOURNAL_DB_URL`` or
+    ``sqlite:///journal.db``; spool directory: ``JOURNAL_SPOOL_DIR``, else beside the SQLite file,
+    else the user's data directory. A bad URL raises `ConfigError` and changes nothing."""
+    named = {
+        "db_url": db_url,
+        "source": source,
+        "spool_dir": spool_dir,
+        "alert_config": alert_config,
+        "alert_sinks": alert_sinks,
+        "auto_migrate": auto_migrate,
+        "batch_size": batch_size,
+        "flush_interval": flush_interval,
+        "max_memory_events": max_memory_events,
+        "sink_retry_wait": sink_retry_wait,
+    }
+    changes = {name: value for name, value in named.items() if value is not UNSET}
+    global _current, _closed, _settings, _atexit_registered
     with _lock:
+        settings = _settings.merged(changes)
+        url = resolve_db_url(settings.db_url)  # a bad URL raises here, before anything stops
         old, _current = _current, None
         if old is not None:
             old.shutdown()
-        journal = Journal(
-            db_url,
-            source=source,
-            spool_dir=spool_dir,
-            alert_config=alert_config,
-            alert_sinks=alert_sinks,
-            **options,
-        )
-        _current = journal
+        handed: tuple[list[Event], int] = old.holding.take() if old and old.holding else ([], 0)
+        try:
+            journal = Journal(
+                url,
+                source=settings.source,
+                spool_dir=settings.spool_dir,
+                alert_config=settings.alert_config,
+                alert_sinks=settings.alert_sinks,
+                auto_migrate=settings.auto_migrate,
+                batch_size=settings.batch_size,
+                flush_interval=settings.flush_interval,
+                max_memory_events=settings.max_memory_events,
+                sink_retry_wait=settings.sink_retry_wait,
+            )
+        except Exception as exc:
+            _hold(f"configure() failed: {exc}", settings)  # the caller's events are kept
+            raise
+        _current, _closed, _settings = journal, None, settings
         runtime.mark_configured(True)
         if not _atexit_registered:
             atexit.register(_shutdown_at_exit)
             _atexit_registered = True
+    _report_lost_and_held(journal, handed)
     return journal
 
 
+def _report_lost_and_held(journal: Journal, handed: tuple[list[Event], int]) -> None:
+    dropped = runtime.take_dropped_after_shutdown()
+    if dropped:
+        journal.publish(
+            journal_event(
+                "events_dropped_after_shutdown",
+                f"{dropped} event(s) emitted after journal.shutdown() were dropped",
+                context={"dropped": dropped},
+                source=journal.source,
+            )
+        )
+    events, lost = handed
+    if events or lost:
+        for event in events:  # already evaluated by the alert rules: fold and write only
+            journal._fold(event)
+            journal.writer.submit(event)
+        journal.publish(
+            journal_event(
+                "held_events_written",
+                f"{len(events)} event(s) held in memory without a database were handed over"
+                + (f"; {lost} older one(s) were dropped" if lost else ""),
+                context={"handed_over": len(events), "dropped": lost},
+                source=journal.source,
+            )
+        )
+
+
+def _hold(reason: str, settings: JournalSettings) -> Journal:
+    """Install a journal without a database (caller holds `_lock`): events wait in memory."""
+    global _current
+    reason = hide_password(reason)
+    log.warning(
+        "journal: %s; events are kept in memory (up to %d) until journal.configure() "
+        "is given a usable database",
+        reason,
+        settings.max_memory_events,
+    )
+    journal = Journal(
+        source=settings.source,
+        alert_config=settings.alert_config,
+        alert_sinks=settings.alert_sinks,
+        max_memory_events=settings.max_memory_events,
+        batch_size=min(settings.batch_size, settings.max_memory_events),
+        flush_interval=settings.flush_interval,
+        sink_retry_wait=settings.sink_retry_wait,
+        _hold=reason,
+    )
+    _current = journal
+    runtime.mark_configured(True)
+    return journal
+
+
+def configure_default() -> None:
+    """Set up the default journal on first use. A bad ``JOURNAL_DB_URL`` does not raise: one
+    warning, and events wait in memory (bounded) for a `configure()` with a usable URL."""
+    with _lock:
+        if _current is not None or runtime.phase() != runtime.UNCONFIGURED:
+            return
+        try:
+            configure()
+        except Exception as exc:
+            if _current is None:
+                _hold(f"the default journal could not be configured: {exc}", _settings)
+
+
 def get_journal() -> Journal:
-    """The process-wide journal (configuring the default one on first use)."""
-    if _current is None:
-        runtime.ensure_configured()
-    if _current is None:
-        return configure()
-    return _current
+    """The process-wide journal (configuring the default one on first use; after `shutdown()`,
+    the closed journal, which drops and counts what is recorded)."""
+    journal = _current
+    if journal is not None:
+        return journal
+    runtime.ensure_configured()
+    with _lock:
+        if _current is not None:
+            return _current
+        if _closed is not None:
+            return _closed
+        return _hold("no journal is configured", _settings)
 
 
 def flush(timeout: float = 10.0) -> bool:
-    """Write everything recorded so far; True if it all reached the store."""
-    return _current.flush(timeout) if _current is not None else True
+    """Write everything recorded so far; True if it all reached the store (False after events
+    were dropped because the journal was shut down)."""
+    journal = _current
+    if journal is None:
+        return runtime.dropped_after_shutdown() == 0
+    return journal.flush(timeout)
 
 
 def shutdown(timeout: float = 10.0) -> bool:
-    """Flush and stop the process-wide journal (also runs at interpreter exit)."""
-    global _current
+    """Flush and stop the process-wide journal (also runs at interpreter exit). Events emitted
+    afterwards are dropped and counted (one warning) until `configure()` is called again; the
+    settings return to their defaults."""
+    global _current, _closed, _settings
     with _lock:
-        journal, _current = _current, None
+        journal = _current
+        if journal is None:
+            return True
+        # Flush while still configured: tallies that the flush emits reach this journal.
+        ok = journal.flush(timeout)
+        _current, _closed, _settings = None, journal, JournalSettings()
         runtime.mark_configured(False)
-    return journal.shutdown(timeout) if journal is not None else True
+    ok = journal.shutdown(timeout) and ok
+    if journal.holding is not None and journal.holding.events:
+        log.warning(
+            "journal: %d event(s) held in memory were never written: no usable database (%s)",
+            len(journal.holding.events),
+            journal.holding.reason,
+        )
+    return ok
 
 
 def _shutdown_at_exit() -> None:
@@ -212,8 +424,6 @@ def record_error(
     *,
     name: str | None = None,
 ) -> Event:
-    """Record an error in the process-wide journal (the seed's ``record_error``)."""
+    """Record an error in the process-wide journal (the seed's ``record_error``); never raises
+    because of the journal's configuration."""
     return get_journal().tracker.record_error(error_type, error, context, severity, name=name)
-
-
-runtime.set_autoconfigure(configure)

@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.handler(args)
         return result
     except JournalError as exc:
-        _one_line(str(exc))
+        _one_line(_describe(exc))
         return 2
     except KeyboardInterrupt:
         return 130
@@ -77,11 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         mapped = _map_driver_error(exc)
         if mapped is not None:
-            _one_line(str(mapped))
+            _one_line(_describe(mapped))
             return 2
         if os.environ.get("JOURNAL_DEBUG") == "1":
             traceback.print_exc()
-        _one_line(f"unexpected {type(exc).__name__}: {exc} (set JOURNAL_DEBUG=1 for the traceback)")
+        _one_line(f"unexpected {_describe(exc)} (set JOURNAL_DEBUG=1 for the traceback)")
         return 1
 
 
@@ -96,6 +96,20 @@ def _map_driver_error(exc: Exception) -> JournalError | None:
     return None
 
 
+def _describe(exc: BaseException) -> str:
+    """The exception's message; its class name when it has none or its ``str()`` fails."""
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not turn one line into a traceback
+        text = ""
+    name = type(exc).__name__
+    if isinstance(exc, JournalError):
+        return text or name
+    return f"{name}: {text}" if text else name
+
+
 def _one_line(message: str) -> None:
-    text = " ".join(message.split())
+    from journal.config import hide_password
+
+    text = hide_password(" ".join(message.split()))  # never echo a password
     print(f"journal: error: {text}", file=sys.stderr)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
-from journal.config import redact_url, resolve_db_url
+from journal.config import is_memory_url, redact_url, resolve_db_url
 from journal.errors import ConfigError
 
 
@@ -20,6 +22,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     mode.add_argument("--sql", action="store_true", help="print the upgrade SQL; touch no database")
     mode.add_argument("--downgrade", metavar="REV", help="downgrade to REV (e.g. base)")
+    p.add_argument(
+        "--yes", action="store_true", help="confirm a downgrade that drops journaled events"
+    )
     p.set_defaults(handler=cmd_migrate)
 
     i = sub.add_parser(
@@ -29,22 +34,35 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _url(args: argparse.Namespace) -> str:
-    return resolve_db_url(args.db)
+    return command_db_url(args.db)
+
+
+def command_db_url(raw: str | None) -> str:
+    """The validated URL of a command; an in-memory database is refused (it holds nothing)."""
+    url = resolve_db_url(raw)
+    if is_memory_url(url):
+        raise ConfigError(
+            f"{redact_url(url)} is an in-memory database, gone when the command ends: "
+            "give a file (sqlite:///journal.db) or a PostgreSQL URL"
+        )
+    return url
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Upgrade (default), show status, print SQL or downgrade."""
     from journal import migrate
 
-    url = _url(args)
+    if args.yes and not args.downgrade:
+        raise ConfigError("--yes only confirms a --downgrade")
+    url = resolve_db_url(args.db) if args.sql else _url(args)
     shown = redact_url(url)
     head = migrate.head_revision()
     if args.sql:
         print(migrate.offline_sql(url), end="")
         return 0
+    current = _current_or_none(url)
+    migrate.check_known(url, current)  # a newer database: say so, whatever was asked
     if args.status:
-        path = migrate.sqlite_path(url)
-        current = None if (path is not None and not path.exists()) else _current(url)
         state = (
             "not migrated" if current is None else ("up to date" if current == head else "behind")
         )
@@ -53,22 +71,64 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         )
         return 0
     if args.downgrade:
-        before = _current(url)
-        try:
-            migrate.downgrade(url, args.downgrade)
-        except Exception as exc:
-            if "revision" in str(exc).lower() and "sqlalchemy" not in type(exc).__module__:
-                raise ConfigError(f"cannot downgrade to {args.downgrade!r}: {exc}") from None
-            raise
-        print(f"downgraded {shown}: {before or '(none)'} -> {_current(url) or '(none)'}")
-        return 0
-    before = _current_or_none(url)
-    if before == head:
+        return _downgrade(url, current, args.downgrade, confirmed=args.yes)
+    if current == head:
         print(f"already at head {head}: {shown}")
         return 0
-    migrate.upgrade(url)
-    print(f"upgraded {shown}: {before or '(none)'} -> {head}")
+    with _mapped_errors(url):
+        migrate.upgrade(url)
+    print(f"upgraded {shown}: {current or '(none)'} -> {head}")
     return 0
+
+
+def _downgrade(url: str, current: str | None, target: str, *, confirmed: bool) -> int:
+    from journal import migrate
+
+    shown = redact_url(url)
+    undone = migrate.downgrade_plan(url, current, target)
+    if not undone:
+        print(f"nothing to downgrade: {shown} is at {current or '(none)'}")
+        return 0
+    events = _event_count(url)
+    if events and not confirmed:
+        lost = (
+            "drops the events table"
+            if migrate.EVENTS_REVISION in undone
+            else f"undoes {', '.join(undone)} on the events table"
+        )
+        raise ConfigError(
+            f"downgrading {shown} to {target!r} {lost}: {events:,} journaled event(s) would be "
+            "lost; add --yes to do it"
+        )
+    with _mapped_errors(url):
+        migrate.downgrade(url, target)
+    print(f"downgraded {shown}: {current} -> {_current(url) or '(none)'}")
+    return 0
+
+
+@contextlib.contextmanager
+def _mapped_errors(url: str) -> Iterator[None]:
+    """Driver and file-system errors of a migration, as the journal's own (one line, exit 2)."""
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from journal.store import map_db_error
+
+    try:
+        yield
+    except (OSError, sqlite3.Error, SQLAlchemyError) as exc:
+        raise map_db_error(exc, url) from None
+
+
+def _event_count(url: str) -> int:
+    from journal.migrate import has_events_table
+    from journal.store import EventStore
+
+    if not has_events_table(url):
+        return 0
+    with EventStore(url) as store:
+        return store.count()
 
 
 def _current(url: str) -> str | None:
@@ -82,7 +142,7 @@ def _current_or_none(url: str) -> str | None:
 
     path = sqlite_path(url)
     if path is not None and not path.exists():
-        return None
+        return None  # asking must not create the file
     return _current(url)
 
 

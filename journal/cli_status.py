@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from journal.config import parse_time, resolve_db_url
+from journal.cli_migrate import command_db_url
+from journal.config import parse_time
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -26,17 +27,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from journal.dashboard import render
+    from journal.errors import ConfigError
     from journal.events import to_us
     from journal.migrate import check_migrated
     from journal.replay import replay
     from journal.store import EventStore
 
-    url = resolve_db_url(args.db)
-    at = to_us(parse_time(args.at)) if args.at else None
-    since = to_us(parse_time(args.since)) if args.since else None
+    url = command_db_url(args.db)
+    at = to_us(parse_time(args.at, option="--at")) if args.at is not None else None
+    since = to_us(parse_time(args.since, option="--since")) if args.since is not None else None
+    if at is not None and since is not None and since > at:
+        raise ConfigError("--since is after --at: nothing to fold")
     if args.recent < 0:
-        from journal.errors import ConfigError
-
         raise ConfigError("--recent must be >= 0")
     check_migrated(url)
     with EventStore(url) as store:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import threading
 from pathlib import Path
@@ -13,11 +14,21 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, pool
 from sqlalchemy.engine import make_url
 
-import migrations
 from journal.config import redact_url
-from journal.errors import SchemaNotReady
+from journal.errors import ConfigError, SchemaNotReady, StoreError
 
-MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+
+def _migrations_dir() -> Path:
+    # Resolved from our own package, never from the working directory or a top-level
+    # `migrations` on sys.path: a user's project often has an Alembic `migrations/` of its own.
+    spec = importlib.util.find_spec("journal.migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("journal.migrations is missing: reinstall error-journal")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+MIGRATIONS_DIR = _migrations_dir()
+EVENTS_REVISION = "0001_events"  # creates the events table: undoing it loses every event
 # Alembic keeps its migration context in module globals: one command at a time per process
 # (a writer thread auto-migrating must not meet a `journal migrate` in another thread).
 _alembic_lock = threading.RLock()
@@ -35,8 +46,7 @@ def alembic_config(url: str, output_buffer: io.StringIO | None = None) -> Config
 
 def head_revision() -> str:
     """The newest revision in ``migrations/versions``."""
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    head = script.get_current_head()
+    head = _script().get_current_head()
     assert head is not None
     return head
 
@@ -63,6 +73,44 @@ def current_revision(url: str) -> str | None:
         engine.dispose()
 
 
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
+def check_known(url: str, current: str | None) -> None:
+    """Raise `StoreError` if the database is at a revision this software does not know."""
+    if current is None:
+        return
+    try:
+        _script().get_revision(current)
+    except Exception:  # alembic's CommandError / ResolutionError: not one of ours
+        raise StoreError(
+            f"{redact_url(url)} is at schema revision {current!r}, which this software does not "
+            f"know: the database is newer than this error-journal (newest known: "
+            f"{head_revision()}); upgrade error-journal"
+        ) from None
+
+
+def downgrade_plan(url: str, current: str | None, target: str) -> list[str]:
+    """The revisions a downgrade from ``current`` to ``target`` would undo, newest first.
+
+    `ConfigError` if ``target`` is not a revision below ``current``.
+    """
+    if target in ("head", "heads"):
+        raise ConfigError(
+            f"cannot downgrade to {target!r}: a downgrade goes to an older revision "
+            "(a revision id, -1 or base)"
+        )
+    if current is None:
+        return []
+    try:
+        # alembic's own resolution (relative forms such as -1 included)
+        steps = _script()._downgrade_revs(target, current)
+    except Exception as exc:
+        raise ConfigError(f"cannot downgrade {redact_url(url)} to {target!r}: {exc}") from None
+    return [str(getattr(step.revision, "revision", step.revision)) for step in steps]
+
+
 def check_migrated(url: str) -> str:
     """Return the head revision if the database is at it; else raise `SchemaNotReady`."""
     path = sqlite_path(url)
@@ -70,6 +118,7 @@ def check_migrated(url: str) -> str:
         raise SchemaNotReady(f"no journal database at {path}")
     head = head_revision()
     current = current_revision(url)
+    check_known(url, current)
     if current != head:
         raise SchemaNotReady(f"{redact_url(url)} is at {current or 'no revision'}, head is {head}")
     return head

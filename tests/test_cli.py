@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from journal import cli, errors
 from journal.events import error_event
 from journal.store import EventStore
 
@@ -84,6 +87,22 @@ def test_db_option_and_env_var_choose_the_database(tmp_path: Path) -> None:
         (("bogus",), "invalid choice: 'bogus'"),
         (("migrate", "--frob"), "unrecognized arguments: --frob"),
         (("migrate", "--status", "--sql"), "not allowed with argument"),
+        (("migrate", "--db", ""), "empty database URL"),
+        (("migrate", "--db", "sqlite://"), "in-memory database"),
+        (("info", "--db", "sqlite:///:memory:"), "in-memory database"),
+        (("migrate", "--db", "postgresql://u:pw123456@host:notaport/db"), "bad port"),
+        (("migrate", "--db", "postgresql://u:pw123456@host:99999/db"), "bad port 99999"),
+        (("info", "--db", "postgresql+asyncpg://u:pw123456@h/db"), "unsupported driver 'asyncpg'"),
+        (("info", "--db", "postgresql://u:pw123456@127.0.0.1:5432"), "no database name"),
+        (("info", "--db", "postgres://u:pw123456@127.0.0.1:1/db"), "cannot reach the database"),
+        (("migrate", "--db", "://pw123456@x"), "bad database URL"),
+        (("migrate", "--yes"), "--yes only confirms a --downgrade"),
+        (("migrate", "--db", "sqlite://journal.db"), "a SQLite URL has no host"),
+        (("migrate", "--db", "sqlite:///j.db?foo=1"), "unknown SQLite URL option(s) foo"),
+        (("migrate", "--db", "sqlite:////proc/no/j.db"), "sqlite:////proc/no/j.db"),
+        (("migrate", "--db", "sqlite://u:pw123456@/x.db"), "a SQLite URL has no host"),
+        (("migrate", "--downgrade", "head"), "cannot downgrade to 'head'"),
+        (("migrate", "--downgrade", "heads"), "cannot downgrade to 'heads'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -125,10 +144,130 @@ def test_demo_then_status_as_of_the_past(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (("status", "--at", "yesterday"), "bad time 'yesterday'"),
+        (("status", "--at", "yesterday"), "bad --at 'yesterday'"),
+        (("status", "--at", ""), "empty --at"),
+        (("status", "--at", "  "), "empty --at"),
+        (("status", "--since", "2026-02-30"), "bad --since '2026-02-30'"),
+        (("status", "--at", "99999999999d"), "reaches before year 1"),
+        (("status", "--at", "9999-12-31T23:59:59-05:00"), "out of range"),
+        (("status", "--at", "5m", "--since", "1m"), "--since is after --at"),
+        (("status", "--at", "15 minutes"), "bad --at '15 minutes'"),
+        (("status", "--recent", "-1"), "--recent must be >= 0"),
         (("demo", "--minutes", "0"), "--minutes must be between 5 and 1440"),
         (("status", "--recent", "x"), "invalid int value"),
     ],
 )
 def test_bad_status_and_demo_input(tmp_path: Path, args: tuple[str, ...], fragment: str) -> None:
     assert_one_line_error(run(*args, "--db", f"sqlite:///{tmp_path}/j.db", cwd=tmp_path), fragment)
+
+
+def test_bad_env_url_is_one_line_without_the_password(tmp_path: Path) -> None:
+    done = run("info", cwd=tmp_path, env={"JOURNAL_DB_URL": "postgresql://u:pw123456@h:x/db"})
+    assert_one_line_error(done, "bad port")
+    assert "pw123456" not in done.stderr
+
+
+def _migrated_with_events(tmp_path: Path, n: int) -> str:
+    db = f"sqlite:///{tmp_path}/j.db"
+    assert run("migrate", "--db", db, cwd=tmp_path).returncode == 0
+    with EventStore(db) as store:
+        store.append(
+            [error_event("api_error", "x", ts=1_800_000_000_000_000 + i) for i in range(n)]
+        )
+    return db
+
+
+def test_downgrade_that_drops_events_needs_yes(tmp_path: Path) -> None:
+    db = _migrated_with_events(tmp_path, 2500)
+    refused = run("migrate", "--db", db, "--downgrade", "base", cwd=tmp_path)
+    assert_one_line_error(refused, "2,500 journaled event(s) would be lost; add --yes")
+    with EventStore(db) as store:
+        assert store.count() == 2500  # untouched
+    done = run("migrate", "--db", db, "--downgrade", "base", "--yes", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "downgraded sqlite:///" in done.stdout and "0001_events -> (none)" in done.stdout
+
+
+def test_downgrade_of_an_empty_journal_needs_no_yes(tmp_path: Path) -> None:
+    db = _migrated_with_events(tmp_path, 0)
+    done = run("migrate", "--db", db, "--downgrade", "-1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    again = run("migrate", "--db", db, "--downgrade", "base", cwd=tmp_path)
+    assert again.returncode == 0 and "nothing to downgrade" in again.stdout
+
+
+@pytest.mark.parametrize("target", ["nope", "+1"])
+def test_downgrade_to_an_unknown_revision(tmp_path: Path, target: str) -> None:
+    db = _migrated_with_events(tmp_path, 1)
+    assert_one_line_error(
+        run("migrate", "--db", db, "--downgrade", target, cwd=tmp_path), "cannot downgrade"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("migrate",),
+        ("migrate", "--status"),
+        ("info",),
+        ("status",),
+        ("migrate", "--downgrade", "base"),
+    ],
+)
+def test_a_database_newer_than_the_software(tmp_path: Path, args: tuple[str, ...]) -> None:
+    db = _migrated_with_events(tmp_path, 1)
+    con = sqlite3.connect(tmp_path / "j.db")
+    with con:
+        con.execute("UPDATE alembic_version SET version_num = '0042_future'")
+    con.close()
+    done = run(*args, "--db", db, cwd=tmp_path)
+    assert_one_line_error(done, "schema revision '0042_future', which this software does not know")
+    assert "newer than this error-journal" in done.stderr
+
+
+def test_downgrade_asks_nothing_of_a_missing_file(tmp_path: Path) -> None:
+    done = run(
+        "migrate", "--db", f"sqlite:///{tmp_path}/none.db", "--downgrade", "base", cwd=tmp_path
+    )
+    assert done.returncode == 0 and "nothing to downgrade" in done.stdout
+    assert not (tmp_path / "none.db").exists()
+
+
+def _failing_parser(exc: BaseException) -> argparse.ArgumentParser:
+    def handler(args: argparse.Namespace) -> int:
+        raise exc
+
+    parser = argparse.ArgumentParser(prog="journal")
+    parser.set_defaults(command="boom", handler=handler)
+    return parser
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "expected"),
+    [
+        (errors.JournalError(), 2, "journal: error: JournalError"),
+        (errors.ConfigError("bad --at 'x'"), 2, "journal: error: bad --at 'x'"),
+        (errors.StoreUnavailable("cannot reach"), 2, "journal: error: cannot reach"),
+        (errors.SchemaNotReady(), 2, "run: journal migrate"),
+        (errors.CircuitBreakerError("api", "OPEN", 3.0), 2, "circuit breaker 'api' is OPEN"),
+        (errors.CircuitBreakerError(), 2, "journal: error: CircuitBreakerError"),
+        (errors.RetryError("fetch", 3, ValueError("x")), 2, "gave up after 3 attempt(s)"),
+        (
+            RuntimeError("postgresql://u:pw123456@h/db is odd"),
+            1,
+            "unexpected RuntimeError: postgresql://u:***REDACTED***@h/db is odd",
+        ),
+    ],
+)
+def test_every_error_prints_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    exc: BaseException,
+    code: int,
+    expected: str,
+) -> None:
+    monkeypatch.setattr(cli, "build_parser", lambda: _failing_parser(exc))
+    assert cli.main([]) == code
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert expected in err and "pw123456" not in err
