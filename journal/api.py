@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from journal import runtime
+from journal import forking, runtime
 from journal.alerts import AlertConfig, AlertEngine
 from journal.config import ENV_SOURCE, redact_url, resolve_db_url
 from journal.events import Event, now_us, set_default_source
@@ -163,6 +163,7 @@ def configure(
         )
         _current = journal
         runtime.mark_configured(True)
+        forking.configured(journal)  # fork-safe writer; spawned children use the same database
         if not _atexit_registered:
             atexit.register(_shutdown_at_exit)
             _atexit_registered = True
@@ -189,6 +190,7 @@ def shutdown(timeout: float = 10.0) -> bool:
     with _lock:
         journal, _current = _current, None
         runtime.mark_configured(False)
+        forking.restore_settings()
     return journal.shutdown(timeout) if journal is not None else True
 
 
@@ -217,3 +219,4 @@ def record_error(
 
 
 runtime.set_autoconfigure(configure)
+forking.install()  # fork hooks: a forked child gets its own writer, threads and locks
