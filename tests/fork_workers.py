@@ -18,6 +18,12 @@ def record(worker: int, count: int) -> int:
     return count
 
 
+def record_at(url: str, worker: int, count: int) -> int:
+    """Configure the journal on ``url`` (as a forkserver child must), then `record`."""
+    journal.configure(url)
+    return record(worker, count)
+
+
 def record_and_flush(worker: int, count: int) -> None:
     """`record`, then flush: exit code 3 if the events did not reach the store in time."""
     record(worker, count)

@@ -80,7 +80,12 @@ def test_process_workers_store_every_event(parent: Journal, migrated_url: str, m
     workers, count = (4, 10_000) if method == "fork" else (2, 2_000)
     journal.record_error("Parent", "before", name="parent")
     ctx = multiprocessing.get_context(method)
-    procs = [ctx.Process(target=fw.record, args=(w, count)) for w in range(workers)]
+    if method == "forkserver":
+        # The fork server keeps the environment it started with (the first test's database):
+        # its children configure the journal themselves, and rely on the exit flush alone.
+        procs = [ctx.Process(target=fw.record_at, args=(migrated_url, w, count)) for w in range(2)]
+    else:  # fork: the parent's journal; spawn: the database configure() exported
+        procs = [ctx.Process(target=fw.record, args=(w, count)) for w in range(workers)]
     for p in procs:
         p.start()
     assert join_all(procs) == [0] * workers  # type: ignore[arg-type]
@@ -287,6 +292,47 @@ def test_fork_while_another_thread_records_never_deadlocks_the_child(
     race_messages, race_ids = stored_messages(migrated_url, "fork_race")
     assert len(race_messages) == counter[0] == len(race_ids)
     assert parent.writer.stats().duplicates == 0
+
+
+def test_child_replaces_locks_another_parent_thread_held_at_fork(
+    parent: Journal, migrated_url: str
+) -> None:
+    # Another thread holds the projections', the bus's and the breakers' locks through the
+    # fork: the parent gives up waiting for them, so the child inherits them locked.
+    from journal.breaker import get_circuit_breaker_manager
+
+    manager = get_circuit_breaker_manager()
+    manager.get_breaker("held_at_fork")
+    locks = [parent._lock, parent.bus._lock, manager._lock]
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        for lock in locks:
+            lock.acquire()
+        holding.set()
+        release.wait(JOIN_TIMEOUT)
+        for lock in reversed(locks):
+            lock.release()
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    assert holding.wait(10)
+
+    def child() -> dict[str, object]:
+        fw.record(0, 1_000)
+        get_circuit_breaker_manager().get_breaker("held_at_fork").call(int)
+        return {"flushed": journal.flush(30)}
+
+    try:
+        code, report = _fork(child)
+    finally:
+        release.set()
+        holder.join(10)
+    assert code == 0
+    assert report == {"flushed": True}
+    messages, ids = stored_messages(migrated_url)
+    assert sorted(messages) == expected(1, 1_000)
+    assert len(ids) == 1_000
 
 
 # ---------------------------------------------------------------- settings travel to spawn
