@@ -144,6 +144,20 @@ def test_pool_workers_replaced_by_maxtasksperchild_store_their_events(
     assert len(ids) == 3600
 
 
+def test_process_pool_executor_workers_store_every_event(
+    parent: Journal, migrated_url: str
+) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(3, mp_context=ctx) as pool:  # leaving the block joins the workers
+        assert sum(pool.map(fw.record_task, [(t, 500) for t in range(9)])) == 4500
+    assert journal.flush(30)
+    messages, ids = stored_messages(migrated_url)
+    assert sorted(messages) == expected(9, 500)
+    assert len(ids) == 4500
+
+
 # ---------------------------------------------------------------- bare os.fork
 
 
