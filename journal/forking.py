@@ -5,11 +5,14 @@ Threads do not survive ``fork()``: the child has no writer thread, no alert thre
 lock another parent thread held at that instant stays locked forever. The hooks installed by
 `install` (``os.register_at_fork``) make the journal whole again in the child:
 
-- **before** the fork, the journal's short locks (configuration, live projections, bus,
-  breakers, redaction) are taken, each within `FORK_LOCK_TIMEOUT` in all, so the child never
-  copies a projection or breaker in the middle of an update (like the stdlib ``logging``
-  module does). A lock that cannot be had in time is not waited for: the child replaces it.
-- **in the parent**, they are released; nothing else changes.
+- **before** the fork, the writer's `StoreGate` is closed: the store call in flight ends
+  and none starts (a SQLite write caught mid-transaction by a fork leaves the child's copy
+  of SQLite's lock bookkeeping holding the write lock for ever: the child could never
+  write). Then the journal's short locks (configuration, live projections, bus, breakers,
+  redaction) are taken, so the child never copies a projection or breaker in the middle of
+  an update (like the stdlib ``logging`` module does). All of it within `FORK_LOCK_TIMEOUT`:
+  what cannot be had in time is not waited for (the child replaces the locks anyway).
+- **in the parent**, the gate opens and the locks are released; nothing else changes.
 - **in the child**, every lock of the journal is replaced by a fresh one (also the Alembic
   lock and each store's schema lock, which can be held for a long time and are therefore not
   taken before the fork); the writer and the alert dispatcher are re-initialised in place
@@ -21,7 +24,9 @@ lock another parent thread held at that instant stays locked forever. The hooks 
   The child starts a fresh alert engine, so a rule window never counts the parent's events
   twice; the live projections keep the parent's state as of the fork (a child's snapshot
   includes what its parent had seen). The store's pool is disposed by `journal.store` and
-  event ids are re-seeded by `journal.events`, both in their own fork hooks.
+  event ids are re-seeded by `journal.events`, both in their own fork hooks. This is done
+  for the process-wide journal (`journal.configure`); a `Journal` made by hand is not
+  repaired in a child.
 
 How a child ends decides what is stored:
 
@@ -46,7 +51,8 @@ the configured database URL, source and spool directory in ``JOURNAL_DB_URL``,
 ``JOURNAL_SOURCE`` and ``JOURNAL_SPOOL_DIR``, so a child's default journal writes to the same
 database; `restore_settings` (called by ``shutdown()``) puts the previous values back. Other
 options (alert rules and sinks, batch sizes) do not travel: configure them in the worker's
-initializer if a child needs them.
+initializer if a child needs them. A forkserver keeps the environment it was started with
+(at the first forkserver process): configure before that, or in the worker.
 """
 
 from __future__ import annotations
