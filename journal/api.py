@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from journal import runtime
+from journal import forking, runtime
 from journal.config import ENV_SOURCE, hide_password, redact_url, resolve_db_url
 from journal.events import Event, journal_event, now_us, set_default_source
 
@@ -285,6 +285,7 @@ def configure(
             raise
         _current, _closed, _settings = journal, None, settings
         runtime.mark_configured(True)
+        forking.configured(journal)  # fork-safe writer; spawned children use the same database
         if not _atexit_registered:
             atexit.register(_shutdown_at_exit)
             _atexit_registered = True
@@ -394,6 +395,7 @@ def shutdown(timeout: float = 10.0) -> bool:
         ok = journal.flush(timeout)
         _current, _closed, _settings = None, journal, JournalSettings()
         runtime.mark_configured(False)
+        forking.restore_settings()
     ok = journal.shutdown(timeout) and ok
     if journal.holding is not None and journal.holding.events:
         log.warning(
@@ -427,3 +429,6 @@ def record_error(
     """Record an error in the process-wide journal (the seed's ``record_error``); never raises
     because of the journal's configuration."""
     return get_journal().tracker.record_error(error_type, error, context, severity, name=name)
+
+
+forking.install()  # fork hooks: a forked child gets its own writer, threads and locks
