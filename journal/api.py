@@ -262,7 +262,14 @@ def configure(
     global _current, _closed, _settings, _atexit_registered
     with _lock:
         settings = _settings.merged(changes)
-        url = resolve_db_url(settings.db_url)  # a bad URL raises here, before anything stops
+        # Defaults come from the user's environment, not from what the previous journal exported
+        # for its spawned children.
+        exported = forking.restore_settings()
+        try:
+            url = resolve_db_url(settings.db_url)  # a bad URL raises here, before anything stops
+        except Exception:
+            forking.reexport_settings(exported)
+            raise
         old, _current = _current, None
         if old is not None:
             old.shutdown()

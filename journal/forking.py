@@ -422,14 +422,35 @@ def export_settings(journal: Journal) -> None:
             os.environ[key] = value
 
 
-def restore_settings() -> None:
-    """Put back the environment `export_settings` changed."""
+def restore_settings() -> tuple[dict[str, str | None], dict[str, str | None]] | None:
+    """Put back the environment `export_settings` changed; returns what to give
+    `reexport_settings` to undo this (None if nothing was exported)."""
     global _saved_env
     saved, _saved_env = _saved_env, None
-    for key, value in (saved or {}).items():
+    if saved is None:
+        return None
+    exported = {key: os.environ.get(key) for key in saved}
+    for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         elif os.environ.get(key) != value:
+            os.environ[key] = value
+    return saved, exported
+
+
+def reexport_settings(
+    undo: tuple[dict[str, str | None], dict[str, str | None]] | None,
+) -> None:
+    """Undo `restore_settings` (the running journal stays: its children keep its settings)."""
+    global _saved_env
+    if undo is None:
+        return
+    saved, exported = undo
+    _saved_env = saved
+    for key, value in exported.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
             os.environ[key] = value
 
 
