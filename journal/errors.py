@@ -19,6 +19,12 @@ class JournalError(Exception):
                 return safe_str(args[0])
             return "(" + ", ".join(safe_repr(a) for a in args) + ")"
 
+    def __repr__(self) -> str:
+        try:
+            return super().__repr__()
+        except Exception:
+            return f"{type(self).__name__}({', '.join(safe_repr(a) for a in self.args)})"
+
 
 class ConfigError(JournalError):
     """Bad configuration or user input (a URL, a time range, an option)."""

@@ -109,6 +109,10 @@ def register_secret(value: str | None) -> None:
 
 def _pair(m: re.Match[str]) -> str:
     if not is_secret_key(m["k"]):
+        # "failed: password=x" matches as key "failed": scan its value for pairs too.
+        val = m["val"]
+        if "=" in val or ":" in val:
+            return m[0][: m.start("val") - m.start()] + _pair_re.sub(_pair, val)
         return m[0]
     return f"{m['key']}{m['sep']}{m['q']}{REDACTED}"
 

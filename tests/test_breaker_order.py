@@ -1,0 +1,116 @@
+"""One breaker's transitions reach the store in the order they happened, under contention.
+
+Sixteen threads hammer one breaker with a small failure threshold and a 2 ms recovery timeout
+on a clock that advances 0.5 ms at every reading (shared by the threads), so it cycles
+CLOSED -> OPEN -> HALF_OPEN -> ... hundreds of times while other threads' transitions race
+with it. Read back from the store in id order,
+the ``breaker`` events must form one chain (each ``state_from`` is the previous ``state_to``,
+from CLOSED), and replaying the store must give the board the live breaker shows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import journal
+from journal.breaker import CLOSED, CircuitBreaker
+from journal.errors import CircuitBreakerError
+from journal.replay import replay
+from journal.store import EventStore
+
+THREADS = 16
+CALLS_PER_THREAD = 400
+
+
+class Down(Exception):
+    pass
+
+
+@pytest.fixture
+def busy_scheduler() -> Iterator[None]:
+    """Switch threads every microsecond instead of every 5 ms: races show up on every run."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old)
+
+
+def hammer(breaker: CircuitBreaker, seed: int, start: threading.Barrier) -> None:
+    rng = random.Random(seed)
+
+    def work(fail: bool) -> int:
+        time.sleep(0)  # like real IO: let go of the GIL inside the call
+        if fail:
+            raise Down("exchange down")
+        return 1
+
+    start.wait()
+    for _ in range(CALLS_PER_THREAD):
+        try:
+            breaker.call(work, rng.random() < 0.5)
+        except (Down, CircuitBreakerError):
+            pass
+
+
+def test_transitions_are_stored_in_the_order_they_happened(
+    configured: Any, busy_scheduler: None
+) -> None:
+    name = f"order_{uuid.uuid4().hex[:8]}"
+    ticks = itertools.count()  # next() on it is atomic: a clock the threads can share
+    breaker = CircuitBreaker(
+        name,
+        clock=lambda: next(ticks) * 0.0005,
+        failure_threshold=2,
+        recovery_timeout=0.002,
+        success_threshold=1,
+        half_open_max_calls=2,
+        tally_interval=0.01,  # tallies interleave with transitions too
+    )
+    start = threading.Barrier(THREADS)
+    threads = [
+        threading.Thread(target=hammer, args=(breaker, seed, start)) for seed in range(THREADS)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    breaker.flush_tallies()
+    assert journal.flush(30)
+    live = breaker.get_stats()
+
+    store = EventStore(configured.url)
+    try:
+        transitions = list(store.read(kinds=["breaker"], names=[name]))
+        assert len(transitions) >= 100, "the breaker should have cycled many times"
+        state = CLOSED
+        for i, e in enumerate(transitions):
+            assert e.state_from == state, (
+                f"transition {i} of {len(transitions)} goes {e.state_from} -> {e.state_to}, "
+                f"but the previous one left the breaker {state}"
+            )
+            state = e.state_to or ""
+        assert state == live["state"]
+
+        row = replay(store, names=[name]).snapshot().breakers[name]
+    finally:
+        store.close()
+    assert (row.state, row.opens, row.calls, row.successes, row.failures, row.rejected) == (
+        live["state"],
+        live["opens"],
+        live["calls"],
+        live["successes"],
+        live["failures"],
+        live["rejected"],
+    )
+    assert live["calls"] + live["rejected"] == THREADS * CALLS_PER_THREAD
