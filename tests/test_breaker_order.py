@@ -23,7 +23,9 @@ import pytest
 
 import journal
 from journal.breaker import CLOSED, CircuitBreaker
+from journal.bus import EventBus
 from journal.errors import CircuitBreakerError
+from journal.events import Event
 from journal.replay import replay
 from journal.store import EventStore
 
@@ -114,3 +116,44 @@ def test_transitions_are_stored_in_the_order_they_happened(
         live["rejected"],
     )
     assert live["calls"] + live["rejected"] == THREADS * CALLS_PER_THREAD
+
+
+def test_a_handler_calling_back_into_the_breaker_neither_deadlocks_nor_reorders() -> None:
+    """A bus handler that reacts to OPEN by calling the breaker (recovery timeout 0: the call
+    is a trial that closes it) must not deadlock, and a handler after it on the bus must still
+    see OPEN before the HALF_OPEN and CLOSED its neighbour caused."""
+    bus = EventBus()
+    seen: list[Event] = []
+    breaker = CircuitBreaker(
+        "reentrant",
+        failure_threshold=1,
+        recovery_timeout=0.0,
+        success_threshold=1,
+        clock=lambda: 0.0,
+        emit=bus.publish,
+    )
+    reacted: list[Event] = []
+
+    def react(e: Event) -> None:
+        if e.kind == "breaker" and e.state_to == "OPEN" and not reacted:
+            reacted.append(e)
+            breaker.call(lambda: "probe")
+
+    bus.subscribe(react)
+    bus.subscribe(seen.append)
+
+    def fail_once() -> None:
+        with pytest.raises(Down):
+            breaker.call(lambda: (_ for _ in ()).throw(Down("x")))
+
+    worker = threading.Thread(target=fail_once, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "deadlocked: a handler called back into the breaker"
+    assert bus.handler_errors == 0
+    assert [(e.state_from, e.state_to) for e in seen if e.kind == "breaker"] == [
+        ("CLOSED", "OPEN"),
+        ("OPEN", "HALF_OPEN"),
+        ("HALF_OPEN", "CLOSED"),
+    ]
+    assert breaker.state == "CLOSED"
