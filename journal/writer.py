@@ -156,9 +156,9 @@ class BufferedWriter:
             self._spill()
             return
         while self._q:
-            batch = [self._q.popleft() for _ in range(min(self.batch_size, len(self._q)))]
-            with self._idle:
+            with self._idle:  # busy before the queue empties: flush() must not return mid-batch
                 self._busy = True
+            batch = [self._q.popleft() for _ in range(min(self.batch_size, len(self._q)))]
             try:
                 ok = self._write(batch)
             finally:
