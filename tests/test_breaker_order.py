@@ -157,3 +157,51 @@ def test_a_handler_calling_back_into_the_breaker_neither_deadlocks_nor_reorders(
         ("HALF_OPEN", "CLOSED"),
     ]
     assert breaker.state == "CLOSED"
+
+
+def test_handlers_of_two_breakers_calling_each_other_from_two_threads_never_wedge() -> None:
+    """Thread 1 publishes A's event and its handler touches B while thread 2 publishes B's event
+    and its handler touches A: each waits for the other's publish lock, briefly, then leaves
+    its events to the other. Both finish and every event is published, each breaker's in order."""
+    seen: dict[str, list[Event]] = {"a": [], "b": []}
+    both_inside = threading.Barrier(2)
+    breakers: dict[str, CircuitBreaker] = {}
+
+    def handler(own: str, other: str) -> Any:
+        reacted: list[bool] = []
+
+        def handle(e: Event) -> None:
+            seen[own].append(e)
+            if e.kind == "breaker" and not reacted:
+                reacted.append(True)
+                both_inside.wait(5)  # both threads are now publishing, each holding its lock
+                breakers[other].reset()  # journals an operator reset of the other breaker
+
+        return handle
+
+    for own, other in (("a", "b"), ("b", "a")):
+        breakers[own] = CircuitBreaker(
+            f"crossed_{own}",
+            failure_threshold=1,
+            clock=lambda: 0.0,
+            emit=handler(own, other),
+        )
+
+    def open_it(own: str) -> None:
+        with pytest.raises(Down):
+            breakers[own].call(lambda: (_ for _ in ()).throw(Down("x")))
+
+    threads = [threading.Thread(target=open_it, args=(k,), daemon=True) for k in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads), "wedged: two publishers waited on each other"
+    for own in ("a", "b"):
+        kinds = [(e.kind, e.name, e.state_from, e.state_to) for e in seen[own]]
+        assert kinds == [
+            ("calls", f"crossed_{own}", None, None),
+            ("breaker", f"crossed_{own}", "CLOSED", "OPEN"),
+            ("journal", "breaker_reset", None, None),
+            ("breaker", f"crossed_{own}", "OPEN", "CLOSED"),
+        ]
