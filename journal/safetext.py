@@ -51,5 +51,10 @@ def safe_repr(obj: object, limit: int | None = DEFAULT_LIMIT) -> str:
 def describe_exception(exc: BaseException, limit: int | None = DEFAULT_LIMIT) -> str:
     """``Type: message`` of an exception (just ``Type`` when the message is empty); never raises."""
     name = _type_name(exc)
-    text = safe_str(exc, limit)
+    try:  # inlined safe_str: record_error runs this on every call
+        text = str(exc)
+        if type(text) is not str:
+            text = str.__str__(text)
+    except Exception:
+        text = f"<unprintable {name}>"
     return _clip(f"{name}: {text}", limit) if text else name

@@ -97,6 +97,22 @@ def build_error_event(
     If the event still cannot be built, an ``unrecordable_error`` event says so.
     """
     try:
+        if (
+            type(error_type) is str
+            and error_type
+            and type(severity) is str
+            and severity in SEVERITIES
+            and (context is None or type(context) is dict)
+            and (name is None or type(name) is str)
+        ):  # the common, well-formed call: nothing to normalise
+            return error_event(
+                error_type,
+                describe(error),
+                severity=severity,
+                name=name or None,
+                context=context,
+                source=source,
+            )
         etype = _text_field(error_type, UNRECORDABLE)
         sev = severity.value if isinstance(severity, Severity) else safe_str(severity, 40).upper()
         ctx: Mapping[str, Any] | None
