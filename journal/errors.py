@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from journal.redaction import redact_text
+from journal.safetext import safe_repr, safe_str
+
 
 class JournalError(Exception):
     """Base of every error the journal raises on purpose."""
+
+    def __str__(self) -> str:
+        # Whatever the args are (none, an object with a broken __str__...), str() works.
+        try:
+            return super().__str__()
+        except Exception:
+            args = self.args
+            if len(args) == 1:
+                return safe_str(args[0])
+            return "(" + ", ".join(safe_repr(a) for a in args) + ")"
+
+    def __repr__(self) -> str:
+        try:
+            return super().__repr__()
+        except Exception:
+            return f"{type(self).__name__}({', '.join(safe_repr(a) for a in self.args)})"
 
 
 class ConfigError(JournalError):
@@ -24,7 +43,7 @@ class SchemaNotReady(StoreError):
 
     def __init__(self, detail: str = "") -> None:
         msg = "database is not migrated to the current schema; run: journal migrate"
-        super().__init__(f"{detail}: {msg}" if detail else msg)
+        super().__init__(f"{safe_str(detail)}: {msg}" if detail else msg)
 
 
 class CircuitBreakerError(JournalError):
@@ -32,26 +51,31 @@ class CircuitBreakerError(JournalError):
 
     Raised as ``CircuitBreakerError(name, state, retry_after)``. The fields live in ``args``
     and the message is built in ``__str__``: with no Python-level ``__init__``, a fast-fail
-    stays cheap.
+    stays cheap. Any other args (none, a message) still give a working ``str()``.
     """
 
     @property
     def name(self) -> str:
         """The breaker that rejected the call."""
-        return str(self.args[0])
+        return safe_str(self.args[0], 200) if self.args else "?"
 
     @property
     def state(self) -> str:
         """OPEN, or HALF_OPEN when every trial slot was taken."""
-        return str(self.args[1])
+        return safe_str(self.args[1], 20) if len(self.args) > 1 else "OPEN"
 
     @property
     def retry_after(self) -> float:
         """Seconds until the breaker lets a trial call through (0 when HALF_OPEN)."""
-        value = float(self.args[2])
+        try:
+            value = float(self.args[2])
+        except Exception:  # not raised by the breaker: no wait known
+            return 0.0
         return value if value > 0.0 else 0.0
 
     def __str__(self) -> str:
+        if len(self.args) != 3:
+            return super().__str__()
         if self.state == "OPEN":
             detail = f"next trial call in {self.retry_after:.1f}s"
         else:
@@ -62,16 +86,26 @@ class CircuitBreakerError(JournalError):
 class RetryError(JournalError):
     """Every attempt failed: ``attempts`` made, ``last_exception`` the final failure."""
 
-    def __init__(self, name: str, attempts: int, last_exception: BaseException | None) -> None:
+    def __init__(
+        self, name: str = "", attempts: int = 0, last_exception: BaseException | None = None
+    ) -> None:
         self.name = name
         self.attempts = attempts
         self.last_exception = last_exception
-        last = (
-            f"{type(last_exception).__name__}: {last_exception}"
-            if last_exception
-            else "no exception"
+        # The message is built from text the caller's code produced: never let a broken
+        # __str__ escape, and never carry a secret the exception text held.
+        if last_exception is None:
+            last = "no exception"
+        else:
+            text = safe_str(last_exception, 500)
+            kind = type(last_exception).__name__
+            last = f"{kind}: {text}" if text else kind
+        super().__init__(
+            redact_text(
+                f"{safe_str(name, 200)}: gave up after {safe_str(attempts, 20)} attempt(s); "
+                f"last error {last}"
+            )
         )
-        super().__init__(f"{name}: gave up after {attempts} attempt(s); last error {last}")
 
 
 class StoreDataError(StoreError):

@@ -27,6 +27,15 @@ Stacking with a breaker (the seed's Scenario 1):
 
 Cost: the first attempt is a plain call in a ``try``; tenacity's machinery (a state object
 and a Future per call) is entered only after a failure, and a zero delay never sleeps.
+
+Typing: every decorator here keeps the decorated function's signature under ``mypy --strict``
+(``ParamSpec``), in the bare (``@retry_with_backoff``) and the called
+(``@retry_with_backoff(max_retries=3)``) form; the ``async_`` variants accept only functions
+returning an awaitable. ``tests/typing/`` holds the samples ``make lint`` checks.
+
+The caller's exception is never replaced by one of ours: an exception whose ``__str__``
+raises is journaled as ``<unprintable Type>``, and giving up still raises `RetryError`
+(whose message, like every journaled message, is redacted of secrets).
 """
 
 from __future__ import annotations
@@ -37,9 +46,9 @@ import functools
 import inspect
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 from tenacity import RetryError as TenacityRetryError
@@ -47,8 +56,11 @@ from tenacity import RetryError as TenacityRetryError
 from journal import runtime
 from journal.errors import CircuitBreakerError, RetryError
 from journal.events import Event, retry_event
+from journal.safetext import safe_str
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 ExcTypes = tuple[type[BaseException], ...]
 
 
@@ -56,13 +68,16 @@ def retry_after_of(exc: BaseException | None, now: float | None = None) -> float
     """The server's requested wait carried by an exception, in seconds (None if none)."""
     if exc is None:
         return None
-    value: Any = getattr(exc, "retry_after", None)
-    if value is None:
-        headers = getattr(exc, "headers", None)
-        if headers is None:
-            headers = getattr(getattr(exc, "response", None), "headers", None)
-        if isinstance(headers, Mapping) or hasattr(headers, "get"):
-            value = headers.get("Retry-After") or headers.get("retry-after")  # type: ignore[union-attr]
+    try:
+        value: Any = getattr(exc, "retry_after", None)
+        if value is None:
+            headers = getattr(exc, "headers", None)
+            if headers is None:
+                headers = getattr(getattr(exc, "response", None), "headers", None)
+            if isinstance(headers, Mapping) or hasattr(headers, "get"):
+                value = headers.get("Retry-After") or headers.get("retry-after")  # type: ignore[union-attr]
+    except Exception:  # the caller's exception type computes these: a broken one means "none"
+        return None
     if value is None:
         return None
     try:
@@ -70,7 +85,7 @@ def retry_after_of(exc: BaseException | None, now: float | None = None) -> float
     except (TypeError, ValueError):
         pass
     try:
-        when = email.utils.parsedate_to_datetime(str(value))
+        when = email.utils.parsedate_to_datetime(safe_str(value, 100))
     except (TypeError, ValueError, IndexError):
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
@@ -106,7 +121,7 @@ class RetryPolicy:
             isinstance(exc, self.retry_on)
             and not isinstance(exc, self.give_up_on)
             and not isinstance(exc, CircuitBreakerError)
-            and "journal_opened_breaker" not in getattr(exc, "__dict__", ())
+            and _opened_breaker(exc) is None
         )
 
     def delay(self, retry: int, exc: BaseException | None = None) -> float:
@@ -118,6 +133,15 @@ class RetryPolicy:
         if ra is not None and ra > d:
             d = ra
         return d
+
+
+def _opened_breaker(exc: BaseException) -> str | None:
+    """The breaker this failure opened (it marks the exception), if any."""
+    try:
+        marks = getattr(exc, "__dict__", None)
+        return None if not marks else marks.get("journal_opened_breaker")
+    except Exception:
+        return None
 
 
 class _Run:
@@ -166,8 +190,8 @@ class _Run:
                     self.name,
                     attempt,
                     delay,
-                    error_type=type(exc).__name__ if exc else None,
-                    message=str(exc) if exc else None,
+                    error_type=type(exc).__name__ if exc is not None else None,
+                    message=safe_str(exc) if exc is not None else None,
                     context=ctx,
                 )
             )
@@ -176,7 +200,7 @@ class _Run:
 
     def stopped(self, exc: BaseException) -> None:
         """A non-retryable failure ended the sequence after retrying began: journal why."""
-        opened = getattr(exc, "__dict__", {}).get("journal_opened_breaker")
+        opened = _opened_breaker(exc)
         if opened is not None:
             self.gave_up_reason = f"circuit breaker {opened} opened"
         elif isinstance(exc, CircuitBreakerError):
@@ -318,86 +342,179 @@ def _as_types(value: type[BaseException] | ExcTypes) -> ExcTypes:
     return value if isinstance(value, tuple) else (value,)
 
 
-def retry_with_backoff(
-    max_retries: int | Callable[..., Any] = 5,
-    initial_delay: float = 1.0,
-    max_delay: float = 60.0,
-    exponential_base: float = 2.0,
-    jitter: bool = True,
-    *,
-    retry_on: type[BaseException] | ExcTypes = (Exception,),
-    give_up_on: type[BaseException] | ExcTypes = (),
-    deadline: float | None = None,
-    name: str | None = None,
-    sleep: Callable[[float], Any] | None = None,
-    clock: Callable[[], float] | None = None,
-    emit: Callable[[Event], None] | None = None,
-    rng: random.Random | None = None,
-    _async: bool | None = None,
-) -> Any:
-    """Decorator: retry a sync or async function with exponential backoff (see the module doc)."""
-    if callable(max_retries):  # used bare: @retry_with_backoff
-        return retry_with_backoff()(max_retries)
-    policy = RetryPolicy(
-        max_retries=int(max_retries),
-        initial_delay=float(initial_delay),
-        max_delay=float(max_delay),
-        exponential_base=float(exponential_base),
-        jitter=jitter,
-        retry_on=_as_types(retry_on),
-        give_up_on=_as_types(give_up_on),
-        deadline=deadline,
-        rng=rng or random.Random(),
-    )
-    return _make(policy, name, sleep, clock, emit, _async)
+ExcSpec = type[BaseException] | ExcTypes
 
 
-def async_retry_with_backoff(max_retries: int | Callable[..., Any] = 5, **kwargs: Any) -> Any:
-    """`retry_with_backoff` for coroutine functions (sleeps with ``asyncio.sleep``)."""
-    if callable(max_retries):
-        return retry_with_backoff(_async=True)(max_retries)
-    return retry_with_backoff(max_retries, _async=True, **kwargs)
+class RetryDecorator(Protocol):
+    """The called form's result: a decorator that keeps the decorated function's signature."""
+
+    def __call__(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
 
 
-def _preset(
-    name: str, retries: int, initial: float, cap: float, is_async: bool | None, doc: str
+class AsyncRetryDecorator(Protocol):
+    """The called form's result for coroutine functions: keeps the signature, stays awaitable."""
+
+    def __call__(self, fn: Callable[P, Awaitable[R]], /) -> Callable[P, Coroutine[Any, Any, R]]: ...
+
+
+class RetryFactory(Protocol):
+    """`retry_with_backoff` and its presets: ``@retry`` (bare) or ``@retry(max_retries=3)``."""
+
+    @overload
+    def __call__(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
+
+    @overload
+    def __call__(
+        self,
+        max_retries: int = ...,
+        initial_delay: float = ...,
+        max_delay: float = ...,
+        exponential_base: float = ...,
+        jitter: bool = ...,
+        *,
+        retry_on: ExcSpec = ...,
+        give_up_on: ExcSpec = ...,
+        deadline: float | None = ...,
+        name: str | None = ...,
+        sleep: Callable[[float], Any] | None = ...,
+        clock: Callable[[], float] | None = ...,
+        emit: Callable[[Event], None] | None = ...,
+        rng: random.Random | None = ...,
+    ) -> RetryDecorator: ...
+
+
+class AsyncRetryFactory(Protocol):
+    """The ``async_`` variants: the same arguments, coroutine functions only."""
+
+    @overload
+    def __call__(self, fn: Callable[P, Awaitable[R]], /) -> Callable[P, Coroutine[Any, Any, R]]: ...
+
+    @overload
+    def __call__(
+        self,
+        max_retries: int = ...,
+        initial_delay: float = ...,
+        max_delay: float = ...,
+        exponential_base: float = ...,
+        jitter: bool = ...,
+        *,
+        retry_on: ExcSpec = ...,
+        give_up_on: ExcSpec = ...,
+        deadline: float | None = ...,
+        name: str | None = ...,
+        sleep: Callable[[float], Any] | None = ...,
+        clock: Callable[[], float] | None = ...,
+        emit: Callable[[Event], None] | None = ...,
+        rng: random.Random | None = ...,
+    ) -> AsyncRetryDecorator: ...
+
+
+def _factory(
+    label: str, retries: int, initial: float, cap: float, is_async: bool | None, doc: str
 ) -> Callable[..., Any]:
-    """One of the seed's named strategies: `retry_with_backoff` with other defaults."""
+    """One retry decorator factory: `retry_with_backoff` or a seed preset with other defaults."""
 
-    def preset(
+    def factory(
         max_retries: int | Callable[..., Any] = retries,
         initial_delay: float = initial,
         max_delay: float = cap,
-        **kwargs: Any,
+        exponential_base: float = 2.0,
+        jitter: bool = True,
+        *,
+        retry_on: ExcSpec = (Exception,),
+        give_up_on: ExcSpec = (),
+        deadline: float | None = None,
+        name: str | None = None,
+        sleep: Callable[[float], Any] | None = None,
+        clock: Callable[[], float] | None = None,
+        emit: Callable[[Event], None] | None = None,
+        rng: random.Random | None = None,
     ) -> Any:
-        if callable(max_retries):  # used bare
-            return retry_with_backoff(retries, initial, cap, _async=is_async)(max_retries)
-        return retry_with_backoff(max_retries, initial_delay, max_delay, _async=is_async, **kwargs)
+        if callable(max_retries):  # used bare: @retry_with_backoff
+            return factory()(max_retries)
+        policy = RetryPolicy(
+            max_retries=int(max_retries),
+            initial_delay=float(initial_delay),
+            max_delay=float(max_delay),
+            exponential_base=float(exponential_base),
+            jitter=jitter,
+            retry_on=_as_types(retry_on),
+            give_up_on=_as_types(give_up_on),
+            deadline=deadline,
+            rng=rng or random.Random(),
+        )
+        return _make(policy, name, sleep, clock, emit, is_async)
 
-    preset.__name__ = preset.__qualname__ = name
-    preset.__doc__ = doc
-    return preset
+    factory.__name__ = factory.__qualname__ = label
+    factory.__doc__ = doc
+    return factory
 
 
-retry_api_call = _preset(
-    "retry_api_call",
-    5,
-    2.0,
-    120.0,
-    None,
-    "The seed's API preset: 5 retries, 2 s initial delay, 120 s cap.",
+# The runtime is one factory; the Protocol types give mypy the overloads (bare and called
+# form, signature kept). tests/typing/check_decorators.py checks they hold.
+retry_with_backoff = cast(
+    RetryFactory,
+    _factory(
+        "retry_with_backoff",
+        5,
+        1.0,
+        60.0,
+        None,
+        "Decorator: retry a sync or async function with exponential backoff (see the module doc).",
+    ),
 )
-async_retry_api_call = _preset(
-    "async_retry_api_call", 5, 2.0, 120.0, True, "`retry_api_call` for coroutine functions."
+async_retry_with_backoff = cast(
+    AsyncRetryFactory,
+    _factory(
+        "async_retry_with_backoff",
+        5,
+        1.0,
+        60.0,
+        True,
+        "`retry_with_backoff` for coroutine functions (sleeps with ``asyncio.sleep``).",
+    ),
 )
-retry_db_operation = _preset(
-    "retry_db_operation",
-    3,
-    0.5,
-    10.0,
-    None,
-    "The seed's database preset: 3 retries, 0.5 s initial delay, 10 s cap.",
+retry_api_call = cast(
+    RetryFactory,
+    _factory(
+        "retry_api_call",
+        5,
+        2.0,
+        120.0,
+        None,
+        "The seed's API preset: 5 retries, 2 s initial delay, 120 s cap.",
+    ),
 )
-async_retry_db_operation = _preset(
-    "async_retry_db_operation", 3, 0.5, 10.0, True, "`retry_db_operation` for coroutine functions."
+async_retry_api_call = cast(
+    AsyncRetryFactory,
+    _factory(
+        "async_retry_api_call",
+        5,
+        2.0,
+        120.0,
+        True,
+        "`retry_api_call` for coroutine functions.",
+    ),
+)
+retry_db_operation = cast(
+    RetryFactory,
+    _factory(
+        "retry_db_operation",
+        3,
+        0.5,
+        10.0,
+        None,
+        "The seed's database preset: 3 retries, 0.5 s initial delay, 10 s cap.",
+    ),
+)
+async_retry_db_operation = cast(
+    AsyncRetryFactory,
+    _factory(
+        "async_retry_db_operation",
+        3,
+        0.5,
+        10.0,
+        True,
+        "`retry_db_operation` for coroutine functions.",
+    ),
 )

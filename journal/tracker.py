@@ -8,11 +8,24 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from journal.events import Event, error_event, iso, journal_event
+from journal.events import (
+    SEVERITIES,
+    Event,
+    Severity,
+    default_source,
+    error_event,
+    iso,
+    journal_event,
+    new_event_id,
+    now_us,
+)
+from journal.safetext import describe_exception, safe_str
 
 if TYPE_CHECKING:
     from journal.api import Journal
@@ -20,16 +33,130 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("journal.tracker")
 SUMMARY_RECENT = 10
+UNRECORDABLE = "unrecordable_error"
+_NAME_LIMIT = 200
+_LOG_EVERY_S = 60.0
 
 
-def describe(error: BaseException | str | None) -> str | None:
-    """``Type: message`` of an exception, or the text given."""
+def describe(error: object) -> str | None:
+    """``Type: message`` of an exception, or the text given; never raises."""
     if error is None:
         return None
     if isinstance(error, BaseException):
-        text = str(error)
-        return f"{type(error).__name__}: {text}" if text else type(error).__name__
-    return str(error)
+        return describe_exception(error)
+    return safe_str(error)
+
+
+class _RateLimitedLog:
+    """Log a journaling problem at most once a minute, with how many were not logged."""
+
+    def __init__(self, every: float = _LOG_EVERY_S, clock: Any = time.monotonic) -> None:
+        self.every = every
+        self._clock = clock
+        self._next = 0.0
+        self._suppressed = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, msg: str, *args: object) -> None:
+        with self._lock:
+            now = self._clock()
+            if now < self._next:
+                self._suppressed += 1
+                return
+            self._next = now + self.every
+            suppressed, self._suppressed = self._suppressed, 0
+        try:
+            log.warning(msg + " (%d similar not logged)", *args, suppressed, exc_info=True)
+        except Exception:
+            pass
+
+
+_warn_unrecordable = _RateLimitedLog()
+
+
+def _text_field(value: object, default: str) -> str:
+    """A name-like field as a short str (objects are named by their text)."""
+    text = value if type(value) is str else safe_str(value, _NAME_LIMIT)
+    return text[:_NAME_LIMIT] if text else default
+
+
+def build_error_event(
+    error_type: object,
+    error: object,
+    context: object = None,
+    severity: object = "ERROR",
+    *,
+    name: object = None,
+    source: str | None = None,
+) -> Event:
+    """The error event for what a caller handed `record_error`; never raises.
+
+    Odd input is made recordable rather than refused: an object as ``error_type`` or ``name``
+    is named by its text, an unknown severity becomes ERROR (the one given is kept in the
+    context as ``severity_given``), a context that is not a mapping is kept as its text.
+    If the event still cannot be built, an ``unrecordable_error`` event says so.
+    """
+    try:
+        if (
+            type(error_type) is str
+            and error_type
+            and type(severity) is str
+            and severity in SEVERITIES
+            and (context is None or type(context) is dict)
+            and (name is None or type(name) is str)
+        ):  # the common, well-formed call: nothing to normalise
+            return error_event(
+                error_type,
+                describe(error),
+                severity=severity,
+                name=name or None,
+                context=context,
+                source=source,
+            )
+        etype = _text_field(error_type, UNRECORDABLE)
+        sev = severity.value if isinstance(severity, Severity) else safe_str(severity, 40).upper()
+        ctx: Mapping[str, Any] | None
+        if context is None or isinstance(context, Mapping):
+            ctx = context
+        else:
+            ctx = {"context": safe_str(context, 1000)}
+        if sev not in SEVERITIES:
+            ctx = {**(ctx or {}), "severity_given": safe_str(severity, 40)}
+            sev = "ERROR"
+        return error_event(
+            etype,
+            describe(error),
+            severity=sev,
+            name=None if name is None else _text_field(name, etype),
+            context=ctx,
+            source=source,
+        )
+    except Exception as exc:
+        _warn_unrecordable("journal: record_error could not record an error: %s", _brief(exc))
+        return _unrecordable(error_type, exc, source)
+
+
+def _brief(exc: BaseException) -> str:
+    return describe_exception(exc, 200)
+
+
+def _unrecordable(error_type: object, exc: BaseException, source: str | None) -> Event:
+    """A minimal event saying an error was handed to us that we could not record."""
+    message = f"could not record an error of type {_text_field(error_type, '?')!r}: {_brief(exc)}"
+    try:
+        return error_event(UNRECORDABLE, message, severity="ERROR", source=source)
+    except Exception:  # even the fallback failed: build the record by hand, no redaction pass
+        return Event(
+            None,
+            new_event_id(),
+            now_us(),
+            "error",
+            source or default_source(),
+            UNRECORDABLE,
+            error_type=UNRECORDABLE,
+            severity="ERROR",
+            message=UNRECORDABLE,
+        )
 
 
 def _error_dict(e: Event) -> dict[str, Any]:
@@ -60,18 +187,18 @@ class ErrorTracker:
         *,
         name: str | None = None,
     ) -> Event:
-        """Record an error (severity ERROR, WARNING or CRITICAL; anything else is a ValueError)."""
-        # The message carries the exception type ("ConnectionError: ..."); severity is checked
-        # once, by error_event (a bad one is the caller's bug: ValueError).
-        event = error_event(
-            error_type,
-            describe(error),
-            severity=severity,
-            name=name,
-            context=context,
-            source=self._journal.source,
+        """Record an error (severity ERROR, WARNING or CRITICAL; an unknown one is kept as ERROR).
+
+        Never raises because of what it was handed: see `build_error_event`.
+        """
+        # The message carries the exception type ("ConnectionError: ...").
+        event = build_error_event(
+            error_type, error, context, severity, name=name, source=self._journal.source
         )
-        self._journal.publish(event)
+        try:
+            self._journal.publish(event)
+        except Exception as exc:  # the bus already shields handlers; this is belt and braces
+            _warn_unrecordable("journal: publishing an error event failed: %s", _brief(exc))
         return event
 
     def snapshot(self, at: int | None = None) -> JournalSnapshot:

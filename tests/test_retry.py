@@ -219,6 +219,52 @@ def test_bare_decorator_use() -> None:
     assert f() == 3
 
 
+def test_factories_keep_their_names_docs_and_the_wrapped_signature() -> None:
+    import inspect
+
+    from journal import retry as retry_module
+
+    for label in (
+        "retry_with_backoff",
+        "async_retry_with_backoff",
+        "retry_api_call",
+        "async_retry_api_call",
+        "retry_db_operation",
+        "async_retry_db_operation",
+    ):
+        factory = getattr(retry_module, label)
+        assert factory.__name__ == label and factory.__doc__
+
+    @retry_db_operation(max_retries=1)
+    def fetch(symbol: str, limit: int = 10) -> str:
+        """Fetch."""
+        return symbol
+
+    assert fetch.__name__ == "fetch" and fetch.__doc__ == "Fetch."
+    assert list(inspect.signature(fetch).parameters) == ["symbol", "limit"]
+
+
+async def test_async_factory_called_and_bare_forms() -> None:
+    sleeps: list[float] = []
+
+    async def asleep(s: float) -> None:
+        sleeps.append(s)
+
+    calls = Flaky(2)
+
+    @async_retry_with_backoff(max_retries=3, jitter=False, sleep=asleep, emit=lambda e: None)
+    async def flaky() -> str:
+        return str(calls())
+
+    assert await flaky() == "ok" and sleeps == [1.0, 2.0]
+
+    @async_retry_with_backoff
+    async def fine() -> int:
+        return 7
+
+    assert await fine() == 7
+
+
 # ------------------------------------------------------------------ async
 
 
