@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from journal.redaction import redact_text
 from journal.safetext import safe_repr, safe_str
 
 
@@ -100,6 +99,8 @@ class RetryError(JournalError):
             text = safe_str(last_exception, 500)
             kind = type(last_exception).__name__
             last = f"{kind}: {text}" if text else kind
+        from journal.redaction import redact_text  # here: redaction imports this module
+
         super().__init__(
             redact_text(
                 f"{safe_str(name, 200)}: gave up after {safe_str(attempts, 20)} attempt(s); "

@@ -29,6 +29,7 @@ from enum import Enum
 from typing import Any
 
 from journal.redaction import REDACTED, is_secret_key, longest_literal, on_change, redact
+from journal.safetext import safe_str as _safe_str
 
 MAX_CONTEXT_BYTES = 8 * 1024
 MAX_MESSAGE_CHARS = 2000
@@ -71,24 +72,10 @@ _encode_json = encode_json
 
 
 def safe_str(value: object) -> str:
-    """``str(value)`` that never raises (then ``repr``, then ``<unprintable Type>``)."""
-    if type(value) is str:
-        return value
-    if isinstance(value, str):
-        return str.__str__(value)
+    """`journal.safetext.safe_str` without a length limit (callers here clip after scrubbing)."""
     if isinstance(value, (bytes, bytearray, memoryview)):
         return repr(bytes(value[: MAX_MESSAGE_CHARS + _MARGIN]))
-    for convert in (str, repr):
-        try:
-            text = convert(value)
-            if type(text) is str:
-                return text
-        except Exception:
-            pass
-    try:
-        return f"<unprintable {type(value).__name__}>"
-    except Exception:
-        return "<unprintable>"
+    return _safe_str(value, None)
 
 
 def describe_error(error: object) -> str | None:
