@@ -323,12 +323,28 @@ def test_a_context_that_is_not_a_mapping_is_kept_as_text() -> None:
     }
 
 
+def test_an_unreadable_context_keeps_the_error_and_says_why() -> None:
+    e = build_error_event("api_error", "x", ExplodingMapping())
+    assert (e.kind, e.error_type, e.severity, e.message) == ("error", "api_error", "ERROR", "x")
+    assert e.context == {"__truncated__": {"unreadable": "RuntimeError: unreadable"}}
+
+
 def test_an_unbuildable_event_becomes_an_unrecordable_error(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import journal.tracker as tracker
+
+    real = tracker.error_event
+
+    def failing(error_type: Any, *args: Any, **kwargs: Any) -> Any:
+        if error_type != UNRECORDABLE:
+            raise RuntimeError("unreadable")
+        return real(error_type, *args, **kwargs)
+
+    monkeypatch.setattr(tracker, "error_event", failing)  # the constructor itself fails
     with caplog.at_level(logging.WARNING, logger="journal.tracker"):
-        first = build_error_event("api_error", "x", ExplodingMapping())
-        second = build_error_event("api_error", "y", ExplodingMapping())
+        first = build_error_event("api_error", "x", {"a": 1})
+        second = build_error_event("api_error", "y", {"a": 1}, "FATAL")
     for e in (first, second):
         assert (e.kind, e.error_type, e.severity) == ("error", UNRECORDABLE, "ERROR")
         assert e.message is not None and "'api_error'" in e.message
@@ -357,5 +373,6 @@ def test_record_error_never_raises_and_everything_reaches_the_store(configured: 
         store.close()
     assert set(stored) == {e.event_id for e in recorded}
     assert stored[recorded[0].event_id].message == "Nasty: <unprintable Nasty>"
-    assert stored[recorded[4].event_id].error_type == UNRECORDABLE
+    unreadable = stored[recorded[4].event_id]
+    assert unreadable.error_type == "api_error" and "unreadable" in unreadable.context_json
     assert "hunter2" not in stored[recorded[6].event_id].context_json
