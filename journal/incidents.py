@@ -6,6 +6,14 @@
   type within the trailing window (5 min) exceed the threshold (10), and ends at the moment
   the trailing count falls back to the threshold: when the error that tipped it leaves the
   window, i.e. at ``ts + window`` of that error. The end is exact, whenever it is observed.
+  Only the last ``threshold + 1`` times of a type are needed for both, so that is all the
+  fold keeps per type. A burst's ``opens`` is its peak: the most errors of the type in one
+  window while it lasted, counted by whole seconds (``ts // 1 s``; at least threshold + 1).
+- Burst tracking is bounded: a type with no error for a whole window is forgotten (by
+  event time, in `IncidentTracker.advance`), and at most ``max_types`` types are followed at
+  once; past that, the least recently seen type without an open burst makes room, or, if it
+  has one, the new type is not followed until room is made (``untracked_errors`` counts those
+  errors; the journal keeps every event, so replay over a narrower range is exact).
 - MTTR is the mean duration of resolved incidents (overall and per kind), over every
   incident ever resolved; the list of incidents kept is bounded.
 """
@@ -13,13 +21,19 @@
 from __future__ import annotations
 
 import heapq
-from collections import deque
+from array import array
+from bisect import insort
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
+
+from journal.rolling import SECOND_US, SecondCounts
 
 BURST_THRESHOLD = 10
 BURST_WINDOW_US = 5 * 60_000_000
 MAX_INCIDENTS = 10_000
+MAX_BURST_TYPES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,27 +74,91 @@ class IncidentsSnapshot:
         return tuple(i for i in self.items if i.end is None)
 
 
+class BurstView(NamedTuple):
+    """An open burst as folded: replaced (not mutated) on each error, so reads copy it cheaply."""
+
+    start: int
+    peak: int
+    errors: int
+    end: int  # when it ends if no further error of its type comes
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentsCapture:
+    """The bounded parts of an `IncidentTracker` as of ``at``, copied under the fold lock."""
+
+    at: int
+    closed: tuple[Incident, ...]
+    open_items: tuple[Incident, ...]  # open breakers
+    bursts: tuple[tuple[str, BurstView], ...]  # open bursts as folded
+    sums: Mapping[str, int]
+    counts: Mapping[str, int]
+
+    def build(self) -> IncidentsSnapshot:
+        """Sort and summarise (no lock needed: the capture is immutable)."""
+        at = self.at
+        items = [*self.closed, *self.open_items]
+        sums = dict(self.sums)
+        counts = dict(self.counts)
+        for etype, (start, peak, errors, end) in self.bursts:
+            if end > at:
+                items.append(
+                    Incident("burst", etype, start, None, max(0, at - start), peak, errors)
+                )
+            else:  # its window drained by ``at``: ended, exactly at ``end``
+                items.append(Incident("burst", etype, start, end, end - start, peak, errors))
+                sums["burst"] += end - start
+                counts["burst"] += 1
+        items.sort(key=lambda i: (i.start, i.kind, i.key))
+        resolved = sum(counts.values())
+        mttr = (sum(sums.values()) / resolved / 1e6) if resolved else None
+        by_kind = {k: sums[k] / n / 1e6 for k, n in counts.items() if n}
+        return IncidentsSnapshot(
+            items=tuple(items), resolved=resolved, mttr_s=mttr, mttr_by_kind=by_kind
+        )
+
+
 class _Open:
-    __slots__ = ("errors", "key", "kind", "opens", "start")
+    __slots__ = ("errors", "key", "kind", "opens", "per_second", "start")
 
     def __init__(self, kind: str, key: str, start: int) -> None:
         self.kind, self.key, self.start = kind, key, start
         self.opens = 1
         self.errors = 0
+        self.per_second: SecondCounts | None = None  # bursts: errors per second, for the peak
+
+
+class _Track:
+    """One error type's burst state: its last ``threshold + 1`` error times (ascending)."""
+
+    __slots__ = ("burst", "last")
+
+    def __init__(self) -> None:
+        self.last = array("q")
+        self.burst: _Open | None = None
 
 
 class IncidentTracker:
     """The mutable fold behind `IncidentsSnapshot`."""
 
-    def __init__(self, threshold: int = BURST_THRESHOLD, window_us: int = BURST_WINDOW_US) -> None:
+    def __init__(
+        self,
+        threshold: int = BURST_THRESHOLD,
+        window_us: int = BURST_WINDOW_US,
+        max_types: int = MAX_BURST_TYPES,
+    ) -> None:
         self.threshold = threshold
         self.window_us = window_us
+        self.max_types = max(1, max_types)
         self.closed: deque[Incident] = deque(maxlen=MAX_INCIDENTS)
         self.open_breakers: dict[str, _Open] = {}
-        self.open_bursts: dict[str, _Open] = {}
-        self.recent: dict[str, deque[int]] = {}  # error type -> ts within the window
-        # (earliest time its window can drain, error type): one entry per open burst, so
-        # `advance` touches only the bursts that are due. Entries may be early, never late.
+        self.open_bursts: dict[str, BurstView] = {}  # error type -> its open burst
+        # error type -> burst state, least recently seen first (fold order): the front is
+        # what `advance` forgets when idle and what makes room at the cap
+        self.tracks: OrderedDict[str, _Track] = OrderedDict()
+        self.untracked_errors = 0
+        # (exact end of an open burst if no error comes, error type): one live entry per open
+        # burst, so `advance` touches only the bursts that are due. Entries may be early.
         self._due: list[tuple[int, str]] = []
         self._scheduled: dict[str, int] = {}  # error type -> time of its live heap entry
         self._sum: dict[str, int] = {"breaker": 0, "burst": 0}
@@ -88,8 +166,7 @@ class IncidentTracker:
 
     def _close(self, o: _Open, end: int) -> None:
         duration = max(0, end - o.start)
-        peak = o.opens
-        self.closed.append(Incident(o.kind, o.key, o.start, end, duration, peak, o.errors))
+        self.closed.append(Incident(o.kind, o.key, o.start, end, duration, o.opens, o.errors))
         self._sum[o.kind] += duration
         self._n[o.kind] += 1
 
@@ -107,92 +184,115 @@ class IncidentTracker:
             del self.open_breakers[name]
             self._close(current, ts)
 
-    def _expire(self, etype: str, dq: deque[int], now: int) -> None:
-        horizon = now - self.window_us
-        burst = self.open_bursts.get(etype)
-        while dq and dq[0] <= horizon:
-            t = dq.popleft()
-            if burst is not None and len(dq) <= self.threshold:
-                # the trailing count fell back to the threshold when ``t`` left the window
-                del self.open_bursts[etype]
-                self._close(burst, t + self.window_us)
-                burst = None
+    def _end_of(self, track: _Track) -> int:
+        """When the trailing count falls back to the threshold if no error comes."""
+        # the count exceeds the threshold while the oldest of the last threshold+1 is inside
+        return track.last[0] + self.window_us
+
+    def _end_burst(self, etype: str, track: _Track, end: int) -> None:
+        burst = track.burst
+        assert burst is not None
+        track.burst = None
+        del self.open_bursts[etype]
+        self._scheduled.pop(etype, None)
+        self._close(burst, end)
+
+    def _admit(self, etype: str) -> _Track | None:
+        tracks = self.tracks
+        if len(tracks) >= self.max_types:
+            oldest, front = next(iter(tracks.items()))
+            if front.burst is not None:
+                return None
+            del tracks[oldest]
+        track = tracks[etype] = _Track()
+        return track
 
     def error(self, etype: str, ts: int) -> None:
         """An error of ``etype`` at ``ts``."""
-        dq = self.recent.get(etype)
-        if dq is None:
-            dq = self.recent[etype] = deque()
-        self._expire(etype, dq, ts)
-        dq.append(ts)
-        burst = self.open_bursts.get(etype)
+        track = self.tracks.get(etype)
+        if track is None:
+            track = self._admit(etype)
+            if track is None:
+                self.untracked_errors += 1
+                return
+        else:
+            self.tracks.move_to_end(etype)
+        last = track.last
+        burst = track.burst
+        if burst is not None and self._end_of(track) <= ts:
+            self._end_burst(etype, track, self._end_of(track))
+            burst = None
+        insort(last, ts)  # an append unless the event is late
+        if len(last) > self.threshold + 1:
+            del last[0]
         if burst is not None:
             burst.errors += 1
-            burst.opens = max(burst.opens, len(dq))
-        elif len(dq) > self.threshold:
+            per_second = burst.per_second
+            assert per_second is not None
+            sec = ts // SECOND_US
+            per_second.record(sec)
+            peak = per_second.count(sec, self.window_us // SECOND_US)
+            if peak > burst.opens:
+                burst.opens = peak
+            self.open_bursts[etype] = BurstView(
+                burst.start, burst.opens, burst.errors, last[0] + self.window_us
+            )
+            # no new heap entry: the one scheduled is now early and reschedules when it pops
+        elif len(last) > self.threshold and last[0] > ts - self.window_us:
             o = _Open("burst", etype, ts)
-            o.errors = len(dq)
-            o.opens = len(dq)
-            self.open_bursts[etype] = o
-            self._schedule(etype, dq[0] + self.window_us)
+            o.errors = o.opens = len(last)
+            o.per_second = SecondCounts(self.window_us // SECOND_US)
+            for t in last:
+                o.per_second.record(t // SECOND_US)
+            track.burst = o
+            self.open_bursts[etype] = BurstView(o.start, o.opens, o.errors, self._end_of(track))
+            self._schedule(etype, self._end_of(track))
 
     def advance(self, now: int) -> None:
-        """Time moved to ``now``: close bursts whose window has drained."""
+        """Time moved to ``now``: close bursts whose window has drained, forget idle types."""
         due = self._due
         while due and due[0][0] <= now:
             when, etype = heapq.heappop(due)
-            if self._scheduled.get(etype) != when or etype not in self.open_bursts:
+            if self._scheduled.get(etype) != when:
                 continue  # a stale entry
             del self._scheduled[etype]
-            dq = self.recent[etype]
-            self._expire(etype, dq, now)
-            if etype in self.open_bursts:
-                self._schedule(etype, dq[0] + self.window_us)
+            track = self.tracks[etype]
+            end = self._end_of(track)
+            if end <= now:
+                self._end_burst(etype, track, end)
+            else:
+                self._schedule(etype, end)
+        tracks = self.tracks
+        horizon = now - self.window_us
+        while tracks:
+            etype, track = next(iter(tracks.items()))
+            if track.burst is not None or track.last[-1] > horizon:
+                break
+            del tracks[etype]
 
     def _schedule(self, etype: str, when: int) -> None:
+        if self._scheduled.get(etype) == when:
+            return
         self._scheduled[etype] = when
         heapq.heappush(self._due, (when, etype))
 
     # ------------------------------------------------------------ reading
 
-    def _burst_end(self, etype: str, at: int) -> int | None:
-        """When an open burst ends if time reaches ``at`` with no new error (None: still on)."""
-        dq = self.recent[etype]
-        horizon = at - self.window_us
-        remaining = len(dq)
-        for t in dq:
-            if t > horizon:
-                break
-            remaining -= 1
-            if remaining <= self.threshold:
-                return t + self.window_us
-        return None
+    def capture(self, at: int) -> IncidentsCapture:
+        """The bounded parts needed for a snapshot as of ``at`` (C-level copies; no change to the fold)."""
+        open_items = tuple(
+            Incident("breaker", o.key, o.start, None, max(0, at - o.start), o.opens, 0)
+            for o in self.open_breakers.values()
+        )
+        return IncidentsCapture(
+            at,
+            tuple(self.closed),
+            open_items,
+            tuple(self.open_bursts.items()),
+            dict(self._sum),
+            dict(self._n),
+        )
 
     def snapshot(self, at: int) -> IncidentsSnapshot:
         """Incidents as of ``at`` (does not change the fold)."""
-        items = list(self.closed)
-        sums = dict(self._sum)
-        counts = dict(self._n)
-        for o in self.open_breakers.values():
-            items.append(
-                Incident("breaker", o.key, o.start, None, max(0, at - o.start), o.opens, 0)
-            )
-        for etype, o in self.open_bursts.items():
-            end = self._burst_end(etype, at)
-            if end is None:
-                items.append(
-                    Incident("burst", etype, o.start, None, max(0, at - o.start), o.opens, o.errors)
-                )
-            else:
-                items.append(
-                    Incident("burst", etype, o.start, end, end - o.start, o.opens, o.errors)
-                )
-                sums["burst"] += end - o.start
-                counts["burst"] += 1
-        items.sort(key=lambda i: (i.start, i.kind, i.key))
-        resolved = sum(counts.values())
-        mttr = (sum(sums.values()) / resolved / 1e6) if resolved else None
-        by_kind = {k: sums[k] / counts[k] / 1e6 for k in counts if counts[k]}
-        return IncidentsSnapshot(
-            items=tuple(items), resolved=resolved, mttr_s=mttr, mttr_by_kind=by_kind
-        )
+        return self.capture(at).build()
