@@ -197,8 +197,10 @@ class IncidentTracker:
         self._scheduled.pop(etype, None)
         self._close(burst, end)
 
-    def _admit(self, etype: str) -> _Track | None:
+    def _admit(self, etype: str, ts: int) -> _Track | None:
         tracks = self.tracks
+        if len(tracks) >= self.max_types:
+            self.advance(ts)  # bursts that ended and idle types by now make room first
         if len(tracks) >= self.max_types:
             oldest, front = next(iter(tracks.items()))
             if front.burst is not None:
@@ -211,7 +213,7 @@ class IncidentTracker:
         """An error of ``etype`` at ``ts``."""
         track = self.tracks.get(etype)
         if track is None:
-            track = self._admit(etype)
+            track = self._admit(etype, ts)
             if track is None:
                 self.untracked_errors += 1
                 return
