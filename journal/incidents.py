@@ -26,7 +26,6 @@ from bisect import insort
 from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from journal.rolling import SECOND_US, SecondCounts
 
@@ -74,13 +73,9 @@ class IncidentsSnapshot:
         return tuple(i for i in self.items if i.end is None)
 
 
-class BurstView(NamedTuple):
-    """An open burst as folded: replaced (not mutated) on each error, so reads copy it cheaply."""
-
-    start: int
-    peak: int
-    errors: int
-    end: int  # when it ends if no further error of its type comes
+# An open burst as folded: (start, peak, errors, end if no further error of its type comes).
+# A plain tuple, replaced (not mutated) on each error, so a read copies them all at C speed.
+BurstView = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +114,15 @@ class IncidentsCapture:
 
 
 class _Open:
-    __slots__ = ("errors", "key", "kind", "opens", "per_second", "start")
+    __slots__ = ("errors", "key", "kind", "now", "opens", "per_second", "sec", "start")
 
     def __init__(self, kind: str, key: str, start: int) -> None:
         self.kind, self.key, self.start = kind, key, start
         self.opens = 1
         self.errors = 0
         self.per_second: SecondCounts | None = None  # bursts: errors per second, for the peak
+        self.sec = 0  # bursts: the newest second seen, and the count in the window ending there
+        self.now = 0
 
 
 class _Track:
@@ -157,6 +154,7 @@ class IncidentTracker:
         # what `advance` forgets when idle and what makes room at the cap
         self.tracks: OrderedDict[str, _Track] = OrderedDict()
         self.untracked_errors = 0
+        self._sweep_at = 0  # no idle type to forget before this time
         # (exact end of an open burst if no error comes, error type): one live entry per open
         # burst, so `advance` touches only the bursts that are due. Entries may be early.
         self._due: list[tuple[int, str]] = []
@@ -233,11 +231,18 @@ class IncidentTracker:
             assert per_second is not None
             sec = ts // SECOND_US
             per_second.record(sec)
-            peak = per_second.count(sec, self.window_us // SECOND_US)
-            if peak > burst.opens:
-                burst.opens = peak
-            self.open_bursts[etype] = BurstView(
-                burst.start, burst.opens, burst.errors, last[0] + self.window_us
+            if sec == burst.sec:  # most errors of a burst share a second with the previous one
+                burst.now += 1
+            else:
+                burst.sec = max(sec, burst.sec)
+                burst.now = per_second.count(burst.sec, self.window_us // SECOND_US)
+            if burst.now > burst.opens:
+                burst.opens = burst.now
+            self.open_bursts[etype] = (
+                burst.start,
+                burst.opens,
+                burst.errors,
+                last[0] + self.window_us,
             )
             # no new heap entry: the one scheduled is now early and reschedules when it pops
         elif len(last) > self.threshold and last[0] > ts - self.window_us:
@@ -246,8 +251,10 @@ class IncidentTracker:
             o.per_second = SecondCounts(self.window_us // SECOND_US)
             for t in last:
                 o.per_second.record(t // SECOND_US)
+            o.sec = ts // SECOND_US
+            o.now = o.per_second.count(o.sec, self.window_us // SECOND_US)
             track.burst = o
-            self.open_bursts[etype] = BurstView(o.start, o.opens, o.errors, self._end_of(track))
+            self.open_bursts[etype] = (o.start, o.opens, o.errors, self._end_of(track))
             self._schedule(etype, self._end_of(track))
 
     def advance(self, now: int) -> None:
@@ -264,11 +271,16 @@ class IncidentTracker:
                 self._end_burst(etype, track, end)
             else:
                 self._schedule(etype, end)
+        if now < self._sweep_at:
+            return
         tracks = self.tracks
         horizon = now - self.window_us
         while tracks:
             etype, track = next(iter(tracks.items()))
             if track.burst is not None or track.last[-1] > horizon:
+                # no type can be idle before the front is (fold order ~ event time; a late
+                # event only makes this early, and early just means another look)
+                self._sweep_at = track.last[-1] + self.window_us
                 break
             del tracks[etype]
 

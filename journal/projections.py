@@ -407,7 +407,16 @@ class JournalState:
                 stats.last_seen = ts
         stats.count += 1
         stats.per_second.record(sec)
-        self.names.add(e.name)
+        # by name, capped like the types (inlined: this is the caller's hot path)
+        names = self.names
+        counts = names.counts
+        name = e.name
+        n = counts.get(name)
+        if n is None:
+            names.add(name)
+        else:
+            counts[name] = n + 1
+            counts.move_to_end(name)
         self.recent_errors.append(e)
         self.incidents.error(etype, ts)
 
