@@ -8,7 +8,9 @@
   window, i.e. at ``ts + window`` of that error. The end is exact, whenever it is observed.
   Only the last ``threshold + 1`` times of a type are needed for both, so that is all the
   fold keeps per type. A burst's ``opens`` is its peak: the most errors of the type in one
-  window while it lasted, counted by whole seconds (``ts // 1 s``; at least threshold + 1).
+  window while it lasted, counted in 10-second buckets (``ts // 10 s``; the window read at
+  bucket ``b`` holds buckets ``(b - 30, b]``), and at least threshold + 1. Buckets keep the
+  state of an open burst to at most 30 counters whatever the traffic.
 - Burst tracking is bounded: a type with no error for a whole window is forgotten (by
   event time, in `IncidentTracker.advance`), and at most ``max_types`` types are followed at
   once; past that, the least recently seen type without an open burst makes room, or, if it
@@ -27,12 +29,13 @@ from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from journal.rolling import SECOND_US, SecondCounts
+from journal.rolling import SecondCounts
 
 BURST_THRESHOLD = 10
 BURST_WINDOW_US = 5 * 60_000_000
 MAX_INCIDENTS = 10_000
 MAX_BURST_TYPES = 10_000
+PEAK_BUCKET_US = 10_000_000  # resolution of a burst's peak count
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +117,14 @@ class IncidentsCapture:
 
 
 class _Open:
-    __slots__ = ("errors", "key", "kind", "now", "opens", "per_second", "sec", "start")
+    __slots__ = ("errors", "key", "kind", "now", "opens", "per_bucket", "sec", "start")
 
     def __init__(self, kind: str, key: str, start: int) -> None:
         self.kind, self.key, self.start = kind, key, start
         self.opens = 1
         self.errors = 0
-        self.per_second: SecondCounts | None = None  # bursts: errors per second, for the peak
-        self.sec = 0  # bursts: the newest second seen, and the count in the window ending there
+        self.per_bucket: SecondCounts | None = None  # bursts: errors per bucket, for the peak
+        self.sec = 0  # bursts: the newest bucket seen, and the count in the window ending there
         self.now = 0
 
 
@@ -155,6 +158,7 @@ class IncidentTracker:
         self.tracks: OrderedDict[str, _Track] = OrderedDict()
         self.untracked_errors = 0
         self._sweep_at = 0  # no idle type to forget before this time
+        self._peak_buckets = max(1, window_us // PEAK_BUCKET_US)
         # (exact end of an open burst if no error comes, error type): one live entry per open
         # burst, so `advance` touches only the bursts that are due. Entries may be early.
         self._due: list[tuple[int, str]] = []
@@ -227,15 +231,15 @@ class IncidentTracker:
             del last[0]
         if burst is not None:
             burst.errors += 1
-            per_second = burst.per_second
-            assert per_second is not None
-            sec = ts // SECOND_US
-            per_second.record(sec)
-            if sec == burst.sec:  # most errors of a burst share a second with the previous one
+            per_bucket = burst.per_bucket
+            assert per_bucket is not None
+            sec = ts // PEAK_BUCKET_US
+            per_bucket.record(sec)
+            if sec == burst.sec:  # most errors of a burst share a bucket with the previous one
                 burst.now += 1
             else:
                 burst.sec = max(sec, burst.sec)
-                burst.now = per_second.count(burst.sec, self.window_us // SECOND_US)
+                burst.now = per_bucket.count(burst.sec, self._peak_buckets)
             if burst.now > burst.opens:
                 burst.opens = burst.now
             self.open_bursts[etype] = (
@@ -248,11 +252,11 @@ class IncidentTracker:
         elif len(last) > self.threshold and last[0] > ts - self.window_us:
             o = _Open("burst", etype, ts)
             o.errors = o.opens = len(last)
-            o.per_second = SecondCounts(self.window_us // SECOND_US)
+            o.per_bucket = SecondCounts(self._peak_buckets)
             for t in last:
-                o.per_second.record(t // SECOND_US)
-            o.sec = ts // SECOND_US
-            o.now = o.per_second.count(o.sec, self.window_us // SECOND_US)
+                o.per_bucket.record(t // PEAK_BUCKET_US)
+            o.sec = ts // PEAK_BUCKET_US
+            o.now = o.per_bucket.count(o.sec, self._peak_buckets)
             track.burst = o
             self.open_bursts[etype] = (o.start, o.opens, o.errors, self._end_of(track))
             self._schedule(etype, self._end_of(track))

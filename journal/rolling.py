@@ -8,7 +8,8 @@ a window is two binary searches and a subtraction, whatever the traffic; memory 
 by time as the series advances (the resilience4j / Hystrix rolling-bucket idea, with a
 sparse ring so an idle series costs nothing).
 
-Seconds are ``ts // 1_000_000`` (floor, microseconds UTC). A window of ``w`` seconds read
+Seconds are ``ts // 1_000_000`` (floor, microseconds UTC); any other bucket width works
+the same way (the burst peak uses 10-second buckets). A window of ``w`` seconds read
 at second ``a`` holds the events whose second ``s`` satisfies ``a - w < s <= a``.
 
 Exactness: a read at ``a`` is exact when ``a - w >= newest - horizon_s`` (always true for
@@ -66,7 +67,7 @@ class SecondCounts:
         if secs[lo] <= horizon:
             lo = bisect_right(secs, horizon, lo)
             self._base = cum[lo - 1]
-            if lo > 64 and 2 * lo > len(secs):  # compact: amortised O(1) per record
+            if lo >= 16 and 2 * lo >= len(secs):  # compact: amortised O(1) per record
                 self._secs = secs[lo:]
                 self._cum = cum[lo:]
                 lo = 0

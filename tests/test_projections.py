@@ -352,9 +352,22 @@ def test_burst_tracking_cap_does_not_drop_an_open_burst() -> None:
     ]
 
 
-def test_burst_peak_counts_whole_seconds_in_the_window() -> None:
+def test_burst_peak_counts_ten_second_buckets_in_the_window() -> None:
     # 11 errors at T..T+10 s open the burst; 9 more within second T+20 s: peak 20 in 5 min
+    # (T is a multiple of 10 s, so the buckets are [T, T+10 s), [T+10 s, T+20 s), ...)
     events = [error_event("a", "m", ts=T + i * S) for i in range(11)]
     events += [error_event("a", "m", ts=T + 20 * S + i) for i in range(9)]
     inc = fold(events).snapshot(at=T + 30 * S).incidents
     assert [(i.start, i.opens, i.errors, i.end) for i in inc.items] == [(T + 10 * S, 20, 20, None)]
+
+
+def test_burst_peak_forgets_buckets_that_left_the_window() -> None:
+    # 11 errors in the bucket [T, T+10 s) open a burst; then 10 in each 10 s bucket from
+    # T+4 min to T+5 min 30 s (9 buckets). At bucket T+4 min 50 s the window still holds the
+    # first bucket: 11 + 60 = 71; from T+5 min on it does not: at T+5 min 20 s, 9 x 10 = 90.
+    events = [error_event("a", "m", ts=T + i * S // 2) for i in range(11)]
+    events += [
+        error_event("a", "m", ts=T + 4 * M + b * 10 * S + i) for b in range(9) for i in range(10)
+    ]
+    inc = fold(events).snapshot(at=T + 6 * M).incidents
+    assert [(i.opens, i.errors) for i in inc.items] == [(90, 101)]
