@@ -131,3 +131,25 @@ def check(j: journal.Journal, failures: list[BaseException], polls: list[tuple[i
     assert live.rates.total[15] == ERRORS / 15  # the storm took well under 15 minutes
     assert live.health.level == "CRITICAL"
     assert any(i.kind == "burst" and i.errors > BURST_THRESHOLD for i in live.incidents.items)
+
+
+def test_dashboard_lists_the_top_types_and_says_what_is_not_itemised() -> None:
+    from rich.console import Console
+
+    from journal.dashboard import render
+    from journal.events import error_event
+    from journal.projections import JournalState
+
+    st = JournalState(max_live_types=30, max_distinct_types=40)
+    t0 = 1_800_000_000 * 1_000_000
+    for i in range(200):
+        st.apply(error_event(f"t{i % 50}", "m", ts=t0 + i * 1_000_000))
+    console = Console(record=True, width=200)
+    console.print(render(st.snapshot(), types=5))
+    out = console.export_text()
+    # 50 types in turn through 30 places: each error after the 30th evicts the least recently
+    # seen type, so the 30 tracked (t20..t49) have 1 error each since admission, sorted by name
+    assert [f"t{k}" in out for k in (20, 24, 25)] == [True, True, False]
+    assert "25 more type(s) tracked" in out
+    assert "170 error(s) of types evicted from live tracking (170 eviction(s)" in out
+    assert "Diversity: >= 40 type(s)" in out
