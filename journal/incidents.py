@@ -28,8 +28,7 @@ from bisect import insort
 from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from journal.rolling import SecondCounts
+from operator import attrgetter
 
 BURST_THRESHOLD = 10
 BURST_WINDOW_US = 5 * 60_000_000
@@ -107,7 +106,7 @@ class IncidentsCapture:
                 items.append(Incident("burst", etype, start, end, end - start, peak, errors))
                 sums["burst"] += end - start
                 counts["burst"] += 1
-        items.sort(key=lambda i: (i.start, i.kind, i.key))
+        items.sort(key=_ORDER)
         resolved = sum(counts.values())
         mttr = (sum(sums.values()) / resolved / 1e6) if resolved else None
         by_kind = {k: sums[k] / n / 1e6 for k, n in counts.items() if n}
@@ -116,16 +115,44 @@ class IncidentsCapture:
         )
 
 
+_ORDER = attrgetter("start", "kind", "key")
+
+
 class _Open:
-    __slots__ = ("errors", "key", "kind", "now", "opens", "per_bucket", "sec", "start")
+    __slots__ = ("bucket", "due", "errors", "key", "kind", "now", "opens", "ring", "start")
 
     def __init__(self, kind: str, key: str, start: int) -> None:
         self.kind, self.key, self.start = kind, key, start
         self.opens = 1
         self.errors = 0
-        self.per_bucket: SecondCounts | None = None  # bursts: errors per bucket, for the peak
-        self.sec = 0  # bursts: the newest bucket seen, and the count in the window ending there
+        # bursts only: a ring of per-bucket counts over the window (the rolling-number idea:
+        # fixed size, a record touches one slot), its newest bucket, the count it holds, and
+        # the time of the burst's live entry in the schedule
+        self.ring = _EMPTY
+        self.bucket = 0
         self.now = 0
+        self.due = 0
+
+    def count(self, b: int) -> None:
+        """One error in bucket ``b``: slide the ring, count it, keep the peak."""
+        ring = self.ring
+        n = len(ring)
+        newest = self.bucket
+        if b > newest:
+            for k in range(newest + 1, min(b, newest + n) + 1):  # buckets leaving the window
+                i = k % n
+                self.now -= ring[i]
+                ring[i] = 0
+            self.bucket = b
+        elif b <= newest - n:
+            return  # a late error older than the window
+        ring[b % n] += 1
+        self.now += 1
+        if self.now > self.opens:
+            self.opens = self.now
+
+
+_EMPTY = array("i")
 
 
 class _Track:
@@ -162,7 +189,6 @@ class IncidentTracker:
         # (exact end of an open burst if no error comes, error type): one live entry per open
         # burst, so `advance` touches only the bursts that are due. Entries may be early.
         self._due: list[tuple[int, str]] = []
-        self._scheduled: dict[str, int] = {}  # error type -> time of its live heap entry
         self._sum: dict[str, int] = {"breaker": 0, "burst": 0}
         self._n: dict[str, int] = {"breaker": 0, "burst": 0}
 
@@ -196,7 +222,6 @@ class IncidentTracker:
         assert burst is not None
         track.burst = None
         del self.open_bursts[etype]
-        self._scheduled.pop(etype, None)
         self._close(burst, end)
 
     def _admit(self, etype: str, ts: int) -> _Track | None:
@@ -231,17 +256,7 @@ class IncidentTracker:
             del last[0]
         if burst is not None:
             burst.errors += 1
-            per_bucket = burst.per_bucket
-            assert per_bucket is not None
-            sec = ts // PEAK_BUCKET_US
-            per_bucket.record(sec)
-            if sec == burst.sec:  # most errors of a burst share a bucket with the previous one
-                burst.now += 1
-            else:
-                burst.sec = max(sec, burst.sec)
-                burst.now = per_bucket.count(burst.sec, self._peak_buckets)
-            if burst.now > burst.opens:
-                burst.opens = burst.now
+            burst.count(ts // PEAK_BUCKET_US)
             self.open_bursts[etype] = (
                 burst.start,
                 burst.opens,
@@ -252,29 +267,28 @@ class IncidentTracker:
         elif len(last) > self.threshold and last[0] > ts - self.window_us:
             o = _Open("burst", etype, ts)
             o.errors = o.opens = len(last)
-            o.per_bucket = SecondCounts(self._peak_buckets)
+            o.ring = array("i", bytes(4 * self._peak_buckets))
+            o.bucket = ts // PEAK_BUCKET_US
             for t in last:
-                o.per_bucket.record(t // PEAK_BUCKET_US)
-            o.sec = ts // PEAK_BUCKET_US
-            o.now = o.per_bucket.count(o.sec, self._peak_buckets)
+                o.count(t // PEAK_BUCKET_US)
             track.burst = o
             self.open_bursts[etype] = (o.start, o.opens, o.errors, self._end_of(track))
-            self._schedule(etype, self._end_of(track))
+            self._schedule(etype, o, self._end_of(track))
 
     def advance(self, now: int) -> None:
         """Time moved to ``now``: close bursts whose window has drained, forget idle types."""
         due = self._due
         while due and due[0][0] <= now:
             when, etype = heapq.heappop(due)
-            if self._scheduled.get(etype) != when:
+            track = self.tracks.get(etype)
+            burst = track.burst if track is not None else None
+            if track is None or burst is None or burst.due != when:
                 continue  # a stale entry
-            del self._scheduled[etype]
-            track = self.tracks[etype]
             end = self._end_of(track)
             if end <= now:
                 self._end_burst(etype, track, end)
             else:
-                self._schedule(etype, end)
+                self._schedule(etype, burst, end)
         if now < self._sweep_at:
             return
         tracks = self.tracks
@@ -288,10 +302,8 @@ class IncidentTracker:
                 break
             del tracks[etype]
 
-    def _schedule(self, etype: str, when: int) -> None:
-        if self._scheduled.get(etype) == when:
-            return
-        self._scheduled[etype] = when
+    def _schedule(self, etype: str, burst: _Open, when: int) -> None:
+        burst.due = when
         heapq.heappush(self._due, (when, etype))
 
     # ------------------------------------------------------------ reading
