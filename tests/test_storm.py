@@ -131,6 +131,9 @@ def check(j: journal.Journal, failures: list[BaseException], polls: list[tuple[i
     assert live.rates.total[15] == ERRORS / 15  # the storm took well under 15 minutes
     assert live.health.level == "CRITICAL"
     assert any(i.kind == "burst" and i.errors > BURST_THRESHOLD for i in live.incidents.items)
+    summary = journal.get_error_tracker().get_error_summary()
+    assert summary["total_errors"] == ERRORS and summary["error_diversity"] == TYPES
+    assert sum(summary["error_counts"].values()) + summary["untracked_errors"] == ERRORS
 
 
 def test_dashboard_lists_the_top_types_and_says_what_is_not_itemised() -> None:
