@@ -24,8 +24,10 @@ Definitions (all on event time):
   distinct types since the clear while it is at most ``max_distinct_types`` (their names are
   kept in a set); past that it is a lower bound and ``diversity_exact`` is False. The journal
   keeps every event: replay over a range, or SQL on the store, gives exact per-type counts.
-- memory does not depend on traffic: each rate series holds at most 900 (second, count)
-  pairs of 16 bytes; the recent errors (1000) and alerts (100) are rings; incidents are
+- memory does not depend on traffic: each rate series holds at most 900 live (second,
+  cumulative count) pairs of 16 bytes (and at most as many again awaiting compaction), so
+  the per-type detail is at most ~29 KB per type at the cap; the recent errors (1000) and
+  alerts (100) are rings; alert counts by key use the same cap as the types; incidents are
   bounded (see `journal.incidents`).
 - a ``journal`` event ``tracker_cleared`` restarts counts and rates (history stays); the
   other ``journal`` events (store outages, spool drains, sink errors, resets) are counted,

@@ -3,13 +3,13 @@
 A `SecondCounts` keeps, for the seconds that had events within its horizon (900 s by
 default), the pair (second, cumulative count up to and including that second), in two
 ``array('q')``. Recording touches the newest pair (or appends one); counting the events in
-a window is two binary searches and a subtraction, whatever the traffic; memory is at most
-``horizon_s`` pairs of 16 bytes. Pairs older than ``newest second - horizon_s`` are dropped
-by time as the series advances (the resilience4j / Hystrix rolling-bucket idea, with a
-sparse ring so an idle series costs nothing).
+a window is two binary searches and a subtraction, whatever the traffic. Pairs older than
+``newest second - horizon_s`` are dropped by time as the series advances, so memory is at
+most ``horizon_s`` live pairs of 16 bytes (expired pairs are compacted away once they are
+at least 16 and at least half of the arrays): the resilience4j / Hystrix rolling-bucket
+idea, with a sparse ring so that an idle series costs nothing.
 
-Seconds are ``ts // 1_000_000`` (floor, microseconds UTC); any other bucket width works
-the same way (the burst peak uses 10-second buckets). A window of ``w`` seconds read
+Seconds are ``ts // 1_000_000`` (floor, microseconds UTC). A window of ``w`` seconds read
 at second ``a`` holds the events whose second ``s`` satisfies ``a - w < s <= a``.
 
 Exactness: a read at ``a`` is exact when ``a - w >= newest - horizon_s`` (always true for

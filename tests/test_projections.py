@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+
 from journal.events import alert_event, breaker_event, calls_event, error_event, journal_event
 from journal.projections import MINUTE_US, JournalState
+from journal.rolling import SecondCounts
 
 M = MINUTE_US
 S = 1_000_000
@@ -371,3 +375,33 @@ def test_burst_peak_forgets_buckets_that_left_the_window() -> None:
     ]
     inc = fold(events).snapshot(at=T + 6 * M).incidents
     assert [(i.opens, i.errors) for i in inc.items] == [(90, 101)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hs.lists(
+        hs.tuples(hs.integers(0, 400), hs.integers(0, 150), hs.integers(1, 3)),
+        max_size=300,
+    ),
+    hs.integers(0, 200),
+)
+def test_second_counts_match_a_brute_force_count(
+    steps: list[tuple[int, int, int]], after: int
+) -> None:
+    series = SecondCounts(horizon_s=100)
+    kept: list[tuple[int, int]] = []
+    newest = 0
+    for forward, late, n in steps:  # forward in time, or an event up to 150 s late
+        newest += forward
+        sec = newest - late
+        newest_before = max((s for s, _ in kept), default=None)
+        if series.record(sec, n):
+            kept.append((sec, n))
+        else:  # refused only when too old for any window at or after the newest second
+            assert newest_before is not None and sec <= newest_before - 100
+    assert len(series) <= 100
+    at = newest + after
+    for w in (1, 10, 60, 100):
+        expected = sum(n for s, n in kept if at - w < s <= at)
+        assert series.count(at, w) == expected
+        assert series.counts(at, (w,)) == (expected,)

@@ -216,3 +216,14 @@ def test_bucketed_rates_live_equal_replay_and_the_definition(
         1 for x in events if x.severity == "CRITICAL" and at // S - 300 < x.ts // S <= at // S
     )
     assert (crit > 0) == any("CRITICAL error(s)" in r for r in snap.health.reasons)
+
+
+def test_replay_with_wider_bounds_itemises_what_live_evicted() -> None:
+    events = [error_event(f"t{i % 5}", "m", ts=T0 + i * S) for i in range(20)]
+    narrow = replay_snapshot(ListReader(events), T0 + 20 * S, state=JournalState(max_live_types=2))
+    wide = replay_snapshot(ListReader(events), T0 + 20 * S)
+    assert dict(narrow.errors.by_type) == {"t3": 1, "t4": 1} and narrow.errors.untracked == 18
+    assert (
+        dict(wide.errors.by_type) == {f"t{k}": 4 for k in range(5)} and wide.errors.untracked == 0
+    )
+    assert narrow.rates.total == wide.rates.total
