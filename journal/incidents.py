@@ -12,10 +12,14 @@
   bucket ``b`` holds buckets ``(b - 30, b]``), and at least threshold + 1. Buckets keep the
   state of an open burst to at most 30 counters whatever the traffic.
 - Burst tracking is bounded: a type with no error for a whole window is forgotten (by
-  event time, in `IncidentTracker.advance`), and at most ``max_types`` types are followed at
-  once; past that, the least recently seen type without an open burst makes room, or, if it
-  has one, the new type is not followed until room is made (``untracked_errors`` counts those
-  errors; the journal keeps every event, so replay over a narrower range is exact).
+  event time, in `IncidentTracker.advance`), and at most ``max_types`` (2,000) types are
+  followed at once; past that, the least recently seen type without an open burst makes
+  room, or, if it has one, the new type is not followed until room is made
+  (``untracked_errors`` counts those errors). So in a storm over many more types than that,
+  a rarely seen type can be evicted before it reaches the threshold and its burst is not
+  reported (the error rates and health still show the storm); the journal keeps every
+  event, and a replay with a larger ``max_burst_types`` or over one type finds it. This also
+  bounds what a snapshot itemises: at most 2,000 ongoing bursts and 10,000 closed incidents.
 - MTTR is the mean duration of resolved incidents (overall and per kind), over every
   incident ever resolved; the list of incidents kept is bounded.
 """
@@ -33,7 +37,7 @@ from operator import attrgetter
 BURST_THRESHOLD = 10
 BURST_WINDOW_US = 5 * 60_000_000
 MAX_INCIDENTS = 10_000
-MAX_BURST_TYPES = 10_000
+MAX_BURST_TYPES = 2_000
 PEAK_BUCKET_US = 10_000_000  # resolution of a burst's peak count
 
 
