@@ -252,10 +252,13 @@ class IncidentTracker:
             self.tracks.move_to_end(etype)
         last = track.last
         burst = track.burst
-        if burst is not None and self._end_of(track) <= ts:
-            self._end_burst(etype, track, self._end_of(track))
+        if burst is not None and last[0] + self.window_us <= ts:
+            self._end_burst(etype, track, last[0] + self.window_us)
             burst = None
-        insort(last, ts)  # an append unless the event is late
+        if last and ts < last[-1]:
+            insort(last, ts)  # a late event keeps the times in order
+        else:
+            last.append(ts)
         if len(last) > self.threshold + 1:
             del last[0]
         if burst is not None:

@@ -49,23 +49,26 @@ class SecondCounts:
 
     def record(self, sec: int, n: int = 1) -> bool:
         """Count ``n`` events in second ``sec``; False if it is too old to keep."""
-        secs, cum, lo = self._secs, self._cum, self._lo
-        size = len(secs)
-        if size > lo:
+        secs, cum = self._secs, self._cum
+        if len(secs) > self._lo:
             last = secs[-1]
             if sec == last:
                 cum[-1] += n
                 return True
             if sec < last:
                 return self._record_late(sec, n)
-            prev = cum[-1]
+            cum.append(cum[-1] + n)
         else:
-            prev = self._base
+            cum.append(self._base + n)
         secs.append(sec)
-        cum.append(prev + n)
+        lo = self._lo
         horizon = sec - self.horizon_s
         if secs[lo] <= horizon:
-            lo = bisect_right(secs, horizon, lo)
+            # each pair expires once, so stepping is amortised O(1) (and cheaper than a
+            # search for the usual one or two); it stops at the newest pair, > horizon
+            lo += 1
+            while secs[lo] <= horizon:
+                lo += 1
             self._base = cum[lo - 1]
             if lo >= 16 and 2 * lo >= len(secs):  # compact: amortised O(1) per record
                 self._secs = secs[lo:]
