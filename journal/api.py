@@ -117,8 +117,12 @@ class Journal:
 
     def snapshot(self, at: int | None = None) -> JournalSnapshot:
         """The live projections as of ``at`` (default: now)."""
+        at = now_us() if at is None else at
+        # The fold lock covers only a bounded copy; sorting and assembling happen outside,
+        # so a dashboard polling during an error storm does not stall record_error.
         with self._lock:
-            return self.state.snapshot(now_us() if at is None else at)
+            parts = self.state.capture(at)
+        return parts.build()
 
     def writer_stats(self) -> dict[str, Any]:
         """The writer's counters as a dict (with ``held``/``held_dropped`` when no database is usable)."""

@@ -16,7 +16,11 @@ _SEV_MARK = {"CRITICAL": "[red]●[/]", "ERROR": "[dark_orange]●[/]", "WARNING
 
 
 def render(
-    snap: JournalSnapshot, *, title: str = "ERROR MONITORING DASHBOARD", recent: int = 5
+    snap: JournalSnapshot,
+    *,
+    title: str = "ERROR MONITORING DASHBOARD",
+    recent: int = 5,
+    types: int = 20,
 ) -> RenderableType:
     """The dashboard: totals, error types with rates, recent errors, breakers, incidents, health."""
     at = iso(snap.at) if snap.at is not None else "(no events)"
@@ -25,27 +29,38 @@ def render(
     parts.append(
         Text.from_markup(
             f"[bold]OVERALL STATISTICS[/]  Total Errors: [bold]{snap.errors.total}[/]"
-            f"   Diversity: {snap.errors.diversity} type(s)"
+            f"   Diversity: {'' if snap.errors.diversity_exact else '>= '}"
+            f"{snap.errors.diversity} type(s)"
             f"   Rate: {snap.rates.total.get(1, 0.0):.2f}/min (1m)"
             f" {snap.rates.total.get(5, 0.0):.2f}/min (5m)"
             f" {snap.rates.total.get(15, 0.0):.2f}/min (15m)"
         )
     )
 
-    types = Table(title="ERROR TYPES", title_justify="left", expand=False)
-    types.add_column("error type")
-    types.add_column("errors", justify="right")
-    types.add_column("rate", justify="right")
-    types.add_column("last 5m", justify="right")
-    for etype, count in snap.errors.by_type.items():
+    by_type = snap.errors.by_type
+    table = Table(title="ERROR TYPES", title_justify="left", expand=False)
+    table.add_column("error type")
+    table.add_column("errors", justify="right")
+    table.add_column("rate", justify="right")
+    table.add_column("last 5m", justify="right")
+    for etype, count in list(by_type.items())[:types]:  # most first; a storm has thousands
         r5 = snap.rates.by_type.get(etype, {}).get(5, 0.0)
-        types.add_row(
+        table.add_row(
             etype,
             str(count),
             f"{snap.errors.rate_since_first.get(etype, 0.0):.2f}/min",
             f"{r5:.2f}/min",
         )
-    parts.append(types if snap.errors.by_type else Text("ERROR TYPES: none"))
+    parts.append(table if by_type else Text("ERROR TYPES: none"))
+    hidden = len(by_type) - types
+    if hidden > 0 or snap.errors.untracked:
+        more = [f"{hidden} more type(s) tracked"] if hidden > 0 else []
+        if snap.errors.untracked:
+            more.append(
+                f"{snap.errors.untracked} error(s) of types evicted from live tracking"
+                f" ({snap.errors.evicted_types} eviction(s); the journal has them all)"
+            )
+        parts.append(Text("  ... " + "; ".join(more)))
 
     if snap.recent_errors:
         rec = Table(title=f"RECENT ERRORS (last {recent})", title_justify="left")

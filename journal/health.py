@@ -1,7 +1,8 @@
 """Health: OK / WARNING / CRITICAL with reasons, from a snapshot, using the seed's figures.
 
 CRITICAL when any of:
-- a CRITICAL error within the last 5 minutes;
+- a CRITICAL error within the last 5 minutes (by whole seconds, like the rates: a
+  counter, so a storm of lesser errors cannot push it out of view);
 - the 1-minute error rate is above 5 errors/minute (the seed's alert threshold);
 - more than half of the known breakers are OPEN.
 WARNING when any of:
@@ -18,7 +19,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from journal.events import Event
     from journal.incidents import IncidentsSnapshot
     from journal.projections import BreakerRow, ErrorRates, ErrorStats, Health
 
@@ -26,27 +26,24 @@ CRITICAL_RATE_PER_MIN = 5.0
 WARNING_RATE_PER_MIN = 1.0
 SUCCESS_TARGET_PCT = 99.0
 MIN_CALLS_FOR_SUCCESS = 20
-CRITICAL_LOOKBACK_US = 5 * 60_000_000
+NAMED_BURSTS = 5  # a storm over thousands of types names the first few, then counts
 
 
 def assess(
     errors: ErrorStats,
     rates: ErrorRates,
-    recent: tuple[Event, ...],
+    critical_recent: int,
     breakers: Mapping[str, BreakerRow],
     incidents: IncidentsSnapshot,
     at: int,
 ) -> Health:
-    """Judge health as of ``at``."""
+    """Judge health as of ``at`` (``critical_recent``: CRITICAL errors in the last 5 minutes)."""
     from journal.projections import Health
 
     critical: list[str] = []
     warning: list[str] = []
-    crit = sum(
-        1 for e in recent if e.severity == "CRITICAL" and at - CRITICAL_LOOKBACK_US < e.ts <= at
-    )
-    if crit:
-        critical.append(f"{crit} CRITICAL error(s) in the last 5 min")
+    if critical_recent:
+        critical.append(f"{critical_recent} CRITICAL error(s) in the last 5 min")
     rate1 = rates.total.get(1, 0.0)
     if rate1 > CRITICAL_RATE_PER_MIN:
         critical.append(f"error rate {rate1:.1f}/min (threshold {CRITICAL_RATE_PER_MIN:g}/min)")
@@ -70,7 +67,9 @@ def assess(
             )
     bursts = [i for i in incidents.ongoing if i.kind == "burst"]
     if bursts:
-        warning.append(f"{len(bursts)} error burst(s) ongoing: {', '.join(i.key for i in bursts)}")
+        keys = ", ".join(i.key for i in bursts[:NAMED_BURSTS])
+        more = f" and {len(bursts) - NAMED_BURSTS} more" if len(bursts) > NAMED_BURSTS else ""
+        warning.append(f"{len(bursts)} error burst(s) ongoing: {keys}{more}")
     if critical:
         return Health(
             "CRITICAL", "CRITICAL - Immediate attention needed", tuple(critical + warning)

@@ -6,6 +6,20 @@
   type within the trailing window (5 min) exceed the threshold (10), and ends at the moment
   the trailing count falls back to the threshold: when the error that tipped it leaves the
   window, i.e. at ``ts + window`` of that error. The end is exact, whenever it is observed.
+  Only the last ``threshold + 1`` times of a type are needed for both, so that is all the
+  fold keeps per type. A burst's ``opens`` is its peak: the most errors of the type in one
+  window while it lasted, counted in 10-second buckets (``ts // 10 s``; the window read at
+  bucket ``b`` holds buckets ``(b - 30, b]``), and at least threshold + 1. Buckets keep the
+  state of an open burst to at most 30 counters whatever the traffic.
+- Burst tracking is bounded: a type with no error for a whole window is forgotten (by
+  event time, in `IncidentTracker.advance`), and at most ``max_types`` (2,000) types are
+  followed at once; past that, the least recently seen type without an open burst makes
+  room, or, if it has one, the new type is not followed until room is made
+  (``untracked_errors`` counts those errors). So in a storm over many more types than that,
+  a rarely seen type can be evicted before it reaches the threshold and its burst is not
+  reported (the error rates and health still show the storm); the journal keeps every
+  event, and a replay with a larger ``max_burst_types`` or over one type finds it. This also
+  bounds what a snapshot itemises: at most 2,000 ongoing bursts and 10,000 closed incidents.
 - MTTR is the mean duration of resolved incidents (overall and per kind), over every
   incident ever resolved; the list of incidents kept is bounded.
 """
@@ -13,13 +27,18 @@
 from __future__ import annotations
 
 import heapq
-from collections import deque
+from array import array
+from bisect import insort
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 
 BURST_THRESHOLD = 10
 BURST_WINDOW_US = 5 * 60_000_000
 MAX_INCIDENTS = 10_000
+MAX_BURST_TYPES = 2_000
+PEAK_BUCKET_US = 10_000_000  # resolution of a burst's peak count
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,36 +79,126 @@ class IncidentsSnapshot:
         return tuple(i for i in self.items if i.end is None)
 
 
+# An open burst as folded: (start, peak, errors, end if no further error of its type comes).
+# A plain tuple, replaced (not mutated) on each error, so a read copies them all at C speed.
+BurstView = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentsCapture:
+    """The bounded parts of an `IncidentTracker` as of ``at``, copied under the fold lock."""
+
+    at: int
+    closed: tuple[Incident, ...]
+    open_items: tuple[Incident, ...]  # open breakers
+    bursts: tuple[tuple[str, BurstView], ...]  # open bursts as folded
+    sums: Mapping[str, int]
+    counts: Mapping[str, int]
+
+    def build(self) -> IncidentsSnapshot:
+        """Sort and summarise (no lock needed: the capture is immutable)."""
+        at = self.at
+        items = [*self.closed, *self.open_items]
+        sums = dict(self.sums)
+        counts = dict(self.counts)
+        for etype, (start, peak, errors, end) in self.bursts:
+            if end > at:
+                items.append(
+                    Incident("burst", etype, start, None, max(0, at - start), peak, errors)
+                )
+            else:  # its window drained by ``at``: ended, exactly at ``end``
+                items.append(Incident("burst", etype, start, end, end - start, peak, errors))
+                sums["burst"] += end - start
+                counts["burst"] += 1
+        items.sort(key=_ORDER)
+        resolved = sum(counts.values())
+        mttr = (sum(sums.values()) / resolved / 1e6) if resolved else None
+        by_kind = {k: sums[k] / n / 1e6 for k, n in counts.items() if n}
+        return IncidentsSnapshot(
+            items=tuple(items), resolved=resolved, mttr_s=mttr, mttr_by_kind=by_kind
+        )
+
+
+_ORDER = attrgetter("start", "kind", "key")
+
+
 class _Open:
-    __slots__ = ("errors", "key", "kind", "opens", "start")
+    __slots__ = ("bucket", "due", "errors", "key", "kind", "now", "opens", "ring", "start")
 
     def __init__(self, kind: str, key: str, start: int) -> None:
         self.kind, self.key, self.start = kind, key, start
         self.opens = 1
         self.errors = 0
+        # bursts only: a ring of per-bucket counts over the window (the rolling-number idea:
+        # fixed size, a record touches one slot), its newest bucket, the count it holds, and
+        # the time of the burst's live entry in the schedule
+        self.ring = _EMPTY
+        self.bucket = 0
+        self.now = 0
+        self.due = 0
+
+    def count(self, b: int) -> None:
+        """One error in bucket ``b``: slide the ring, count it, keep the peak."""
+        ring = self.ring
+        n = len(ring)
+        newest = self.bucket
+        if b > newest:
+            for k in range(newest + 1, min(b, newest + n) + 1):  # buckets leaving the window
+                i = k % n
+                self.now -= ring[i]
+                ring[i] = 0
+            self.bucket = b
+        elif b <= newest - n:
+            return  # a late error older than the window
+        ring[b % n] += 1
+        self.now += 1
+        if self.now > self.opens:
+            self.opens = self.now
+
+
+_EMPTY = array("i")
+
+
+class _Track:
+    """One error type's burst state: its last ``threshold + 1`` error times (ascending)."""
+
+    __slots__ = ("burst", "last")
+
+    def __init__(self) -> None:
+        self.last = array("q")
+        self.burst: _Open | None = None
 
 
 class IncidentTracker:
     """The mutable fold behind `IncidentsSnapshot`."""
 
-    def __init__(self, threshold: int = BURST_THRESHOLD, window_us: int = BURST_WINDOW_US) -> None:
+    def __init__(
+        self,
+        threshold: int = BURST_THRESHOLD,
+        window_us: int = BURST_WINDOW_US,
+        max_types: int = MAX_BURST_TYPES,
+    ) -> None:
         self.threshold = threshold
         self.window_us = window_us
+        self.max_types = max(1, max_types)
         self.closed: deque[Incident] = deque(maxlen=MAX_INCIDENTS)
         self.open_breakers: dict[str, _Open] = {}
-        self.open_bursts: dict[str, _Open] = {}
-        self.recent: dict[str, deque[int]] = {}  # error type -> ts within the window
-        # (earliest time its window can drain, error type): one entry per open burst, so
-        # `advance` touches only the bursts that are due. Entries may be early, never late.
+        self.open_bursts: dict[str, BurstView] = {}  # error type -> its open burst
+        # error type -> burst state, least recently seen first (fold order): the front is
+        # what `advance` forgets when idle and what makes room at the cap
+        self.tracks: OrderedDict[str, _Track] = OrderedDict()
+        self.untracked_errors = 0
+        self._sweep_at = 0  # no idle type to forget before this time
+        self._peak_buckets = max(1, window_us // PEAK_BUCKET_US)
+        # (exact end of an open burst if no error comes, error type): one live entry per open
+        # burst, so `advance` touches only the bursts that are due. Entries may be early.
         self._due: list[tuple[int, str]] = []
-        self._scheduled: dict[str, int] = {}  # error type -> time of its live heap entry
         self._sum: dict[str, int] = {"breaker": 0, "burst": 0}
         self._n: dict[str, int] = {"breaker": 0, "burst": 0}
 
     def _close(self, o: _Open, end: int) -> None:
         duration = max(0, end - o.start)
-        peak = o.opens
-        self.closed.append(Incident(o.kind, o.key, o.start, end, duration, peak, o.errors))
+        self.closed.append(Incident(o.kind, o.key, o.start, end, duration, o.opens, o.errors))
         self._sum[o.kind] += duration
         self._n[o.kind] += 1
 
@@ -107,92 +216,120 @@ class IncidentTracker:
             del self.open_breakers[name]
             self._close(current, ts)
 
-    def _expire(self, etype: str, dq: deque[int], now: int) -> None:
-        horizon = now - self.window_us
-        burst = self.open_bursts.get(etype)
-        while dq and dq[0] <= horizon:
-            t = dq.popleft()
-            if burst is not None and len(dq) <= self.threshold:
-                # the trailing count fell back to the threshold when ``t`` left the window
-                del self.open_bursts[etype]
-                self._close(burst, t + self.window_us)
-                burst = None
+    def _end_of(self, track: _Track) -> int:
+        """When the trailing count falls back to the threshold if no error comes."""
+        # the count exceeds the threshold while the oldest of the last threshold+1 is inside
+        return track.last[0] + self.window_us
+
+    def _end_burst(self, etype: str, track: _Track, end: int) -> None:
+        burst = track.burst
+        assert burst is not None
+        track.burst = None
+        del self.open_bursts[etype]
+        self._close(burst, end)
+
+    def _admit(self, etype: str, ts: int) -> _Track | None:
+        tracks = self.tracks
+        if len(tracks) >= self.max_types:
+            self.advance(ts)  # bursts that ended and idle types by now make room first
+        if len(tracks) >= self.max_types:
+            oldest, front = next(iter(tracks.items()))
+            if front.burst is not None:
+                return None
+            del tracks[oldest]
+        track = tracks[etype] = _Track()
+        return track
 
     def error(self, etype: str, ts: int) -> None:
         """An error of ``etype`` at ``ts``."""
-        dq = self.recent.get(etype)
-        if dq is None:
-            dq = self.recent[etype] = deque()
-        self._expire(etype, dq, ts)
-        dq.append(ts)
-        burst = self.open_bursts.get(etype)
+        track = self.tracks.get(etype)
+        if track is None:
+            track = self._admit(etype, ts)
+            if track is None:
+                self.untracked_errors += 1
+                return
+        else:
+            self.tracks.move_to_end(etype)
+        last = track.last
+        burst = track.burst
+        if burst is not None and last[0] + self.window_us <= ts:
+            self._end_burst(etype, track, last[0] + self.window_us)
+            burst = None
+        if last and ts < last[-1]:
+            insort(last, ts)  # a late event keeps the times in order
+        else:
+            last.append(ts)
+        if len(last) > self.threshold + 1:
+            del last[0]
         if burst is not None:
             burst.errors += 1
-            burst.opens = max(burst.opens, len(dq))
-        elif len(dq) > self.threshold:
+            burst.count(ts // PEAK_BUCKET_US)
+            self.open_bursts[etype] = (
+                burst.start,
+                burst.opens,
+                burst.errors,
+                last[0] + self.window_us,
+            )
+            # no new heap entry: the one scheduled is now early and reschedules when it pops
+        elif len(last) > self.threshold and last[0] > ts - self.window_us:
             o = _Open("burst", etype, ts)
-            o.errors = len(dq)
-            o.opens = len(dq)
-            self.open_bursts[etype] = o
-            self._schedule(etype, dq[0] + self.window_us)
+            o.errors = o.opens = len(last)
+            o.ring = array("i", bytes(4 * self._peak_buckets))
+            o.bucket = ts // PEAK_BUCKET_US
+            for t in last:
+                o.count(t // PEAK_BUCKET_US)
+            track.burst = o
+            self.open_bursts[etype] = (o.start, o.opens, o.errors, self._end_of(track))
+            self._schedule(etype, o, self._end_of(track))
 
     def advance(self, now: int) -> None:
-        """Time moved to ``now``: close bursts whose window has drained."""
+        """Time moved to ``now``: close bursts whose window has drained, forget idle types."""
         due = self._due
         while due and due[0][0] <= now:
             when, etype = heapq.heappop(due)
-            if self._scheduled.get(etype) != when or etype not in self.open_bursts:
+            track = self.tracks.get(etype)
+            burst = track.burst if track is not None else None
+            if track is None or burst is None or burst.due != when:
                 continue  # a stale entry
-            del self._scheduled[etype]
-            dq = self.recent[etype]
-            self._expire(etype, dq, now)
-            if etype in self.open_bursts:
-                self._schedule(etype, dq[0] + self.window_us)
+            end = self._end_of(track)
+            if end <= now:
+                self._end_burst(etype, track, end)
+            else:
+                self._schedule(etype, burst, end)
+        if now < self._sweep_at:
+            return
+        tracks = self.tracks
+        horizon = now - self.window_us
+        while tracks:
+            etype, track = next(iter(tracks.items()))
+            if track.burst is not None or track.last[-1] > horizon:
+                # no type can be idle before the front is (fold order ~ event time; a late
+                # event only makes this early, and early just means another look)
+                self._sweep_at = track.last[-1] + self.window_us
+                break
+            del tracks[etype]
 
-    def _schedule(self, etype: str, when: int) -> None:
-        self._scheduled[etype] = when
+    def _schedule(self, etype: str, burst: _Open, when: int) -> None:
+        burst.due = when
         heapq.heappush(self._due, (when, etype))
 
     # ------------------------------------------------------------ reading
 
-    def _burst_end(self, etype: str, at: int) -> int | None:
-        """When an open burst ends if time reaches ``at`` with no new error (None: still on)."""
-        dq = self.recent[etype]
-        horizon = at - self.window_us
-        remaining = len(dq)
-        for t in dq:
-            if t > horizon:
-                break
-            remaining -= 1
-            if remaining <= self.threshold:
-                return t + self.window_us
-        return None
+    def capture(self, at: int) -> IncidentsCapture:
+        """The bounded parts needed for a snapshot as of ``at`` (C-level copies; no change to the fold)."""
+        open_items = tuple(
+            Incident("breaker", o.key, o.start, None, max(0, at - o.start), o.opens, 0)
+            for o in self.open_breakers.values()
+        )
+        return IncidentsCapture(
+            at,
+            tuple(self.closed),
+            open_items,
+            tuple(self.open_bursts.items()),
+            dict(self._sum),
+            dict(self._n),
+        )
 
     def snapshot(self, at: int) -> IncidentsSnapshot:
         """Incidents as of ``at`` (does not change the fold)."""
-        items = list(self.closed)
-        sums = dict(self._sum)
-        counts = dict(self._n)
-        for o in self.open_breakers.values():
-            items.append(
-                Incident("breaker", o.key, o.start, None, max(0, at - o.start), o.opens, 0)
-            )
-        for etype, o in self.open_bursts.items():
-            end = self._burst_end(etype, at)
-            if end is None:
-                items.append(
-                    Incident("burst", etype, o.start, None, max(0, at - o.start), o.opens, o.errors)
-                )
-            else:
-                items.append(
-                    Incident("burst", etype, o.start, end, end - o.start, o.opens, o.errors)
-                )
-                sums["burst"] += end - o.start
-                counts["burst"] += 1
-        items.sort(key=lambda i: (i.start, i.kind, i.key))
-        resolved = sum(counts.values())
-        mttr = (sum(sums.values()) / resolved / 1e6) if resolved else None
-        by_kind = {k: sums[k] / counts[k] / 1e6 for k in counts if counts[k]}
-        return IncidentsSnapshot(
-            items=tuple(items), resolved=resolved, mttr_s=mttr, mttr_by_kind=by_kind
-        )
+        return self.capture(at).build()

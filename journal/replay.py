@@ -1,4 +1,10 @@
-"""Replay: the state as of any moment, folded from any store with the live projections."""
+"""Replay: the state as of any moment, folded from any store with the live projections.
+
+The fold is the live one (`JournalState`), so a replay over the same events in the same
+order, with the same bounds (``max_live_types`` and friends), gives the live answer; to
+see per-type detail beyond the live bounds, replay a narrower range or pass a state with
+larger bounds.
+"""
 
 from __future__ import annotations
 
@@ -50,8 +56,12 @@ def replay(
 
 
 def replay_snapshot(
-    store: EventReader, at: datetime | int, *, batch_size: int = 10_000
+    store: EventReader,
+    at: datetime | int,
+    *,
+    batch_size: int = 10_000,
+    state: JournalState | None = None,
 ) -> JournalSnapshot:
     """The snapshot as of ``at``: every event with ``ts <= at`` folded, rates and health at ``at``."""
     at_us = to_us(at)
-    return replay(store, until=at_us + 1, batch_size=batch_size).snapshot(at_us)
+    return replay(store, until=at_us + 1, batch_size=batch_size, state=state).snapshot(at_us)

@@ -217,6 +217,8 @@ class ErrorTracker:
             "by_severity": dict(errors.by_severity),
             "by_name": dict(errors.by_name),
             "error_diversity": errors.diversity,
+            "error_diversity_exact": errors.diversity_exact,
+            "untracked_errors": errors.untracked,  # of types evicted from the live per-type counts
             "recent_errors": [_error_dict(e) for e in list(snap.recent_errors)[-SUMMARY_RECENT:]],
             "alert_counts": dict(snap.alerts.by_rule),
             "total_alerts": snap.alerts.total,

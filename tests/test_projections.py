@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+
 from journal.events import alert_event, breaker_event, calls_event, error_event, journal_event
 from journal.projections import MINUTE_US, JournalState
+from journal.rolling import SecondCounts
 
 M = MINUTE_US
 S = 1_000_000
@@ -240,3 +244,164 @@ def test_the_journal_life_is_folded_too() -> None:
     st.apply(journal_event("store_recovered", context={"outage_seconds": 3.0}, ts=T + 23 * S))
     life = st.snapshot().journal
     assert (life.outage_ongoing, life.last_outage_seconds) == (False, 3.0)
+
+
+# ------------------------------------------------------------ bounded live state
+
+
+def test_rates_count_whole_seconds_and_decay_when_read_later() -> None:
+    # second T/S holds two errors (one mid-second), T/S + 30 one
+    st = fold([error_event("e", "m", ts=t) for t in (T, T + S // 2, T + 30 * S)])
+    # read mid-second: the window ends with that whole second
+    assert st.rates(T + S // 4).total[1] == 2.0  # both errors of second T/S
+    assert st.rates(T + 59 * S).total[1] == 3.0
+    # (T/S, T/S + 60]: the first second has left the 1-minute window
+    assert st.rates(T + 60 * S).total[1] == 1.0
+    # no new error: the windows decay by time alone, read later
+    assert st.rates(T + 90 * S).total == {1: 0.0, 5: 3 / 5, 15: 3 / 15}
+    assert st.rates(T + 16 * M).total == {1: 0.0, 5: 0.0, 15: 0.0}
+    assert st.rates(T + 16 * M).by_type == {}
+
+
+def test_late_events_land_in_their_own_second() -> None:
+    st = fold(
+        [
+            error_event("e", "m", ts=T + 100 * S),
+            error_event("e", "m", ts=T + 50 * S),  # late, within the horizon
+            error_event("e", "m", ts=T + 100 * S - 16 * M),  # later than the 15-minute horizon
+        ]
+    )
+    r = st.rates(T + 100 * S)
+    assert r.total == {1: 2.0, 5: 2 / 5, 15: 2 / 15}  # T+50 s is in (T+40 s, T+100 s]
+    assert st.rates(T + 60 * S).total[1] == 1.0  # a read in the past sees the late one
+    assert st.snapshot().errors.total == 3  # counted, though too old for any window
+
+
+def test_live_types_are_capped_and_the_least_recently_seen_is_evicted() -> None:
+    st = JournalState(max_live_types=3)
+    for i, etype in enumerate(["a", "b", "c", "a", "d", "d", "b"]):
+        st.apply(error_event(etype, "m", ts=T + i * S))
+    # "d" evicts "b" (least recently seen); "b" coming back evicts "c" and starts from 0
+    e = st.snapshot().errors
+    assert e.total == 7
+    assert dict(e.by_type) == {"a": 2, "d": 2, "b": 1}
+    assert list(e.by_type) == ["a", "d", "b"]  # most first, then by name
+    assert (e.untracked, e.evicted_types) == (2, 2)
+    assert sum(e.by_type.values()) + e.untracked == e.total
+    assert e.first_seen["b"] == T + 6 * S  # since it was admitted again
+    assert (e.diversity, e.diversity_exact) == (4, True)
+    assert len(e.by_name) == 3
+    assert set(st.snapshot().rates.by_type) == {"a", "d", "b"}
+
+
+def test_diversity_is_exact_up_to_its_bound_then_a_flagged_lower_bound() -> None:
+    st = JournalState(max_live_types=2, max_distinct_types=3)
+    for i, etype in enumerate(["a", "b", "c", "a", "b", "c"]):
+        st.apply(error_event(etype, "m", ts=T + i * S))
+    assert (st.snapshot().errors.diversity, st.snapshot().errors.diversity_exact) == (3, True)
+    st.apply(error_event("d", "m", ts=T + 10 * S))
+    assert (st.snapshot().errors.diversity, st.snapshot().errors.diversity_exact) == (3, False)
+    st.apply(journal_event("tracker_cleared", ts=T + 11 * S))
+    assert (st.snapshot().errors.diversity, st.snapshot().errors.diversity_exact) == (0, True)
+
+
+def test_a_critical_error_is_not_pushed_out_by_a_storm_of_lesser_ones() -> None:
+    events = [error_event("db_error", "m", severity="CRITICAL", ts=T)]
+    events += [error_event("e", "m", ts=T + 1 + i) for i in range(5000)]
+    snap = fold(events).snapshot(at=T + M)
+    assert len(snap.recent_errors) == 1000 and "CRITICAL" not in {
+        e.severity for e in snap.recent_errors
+    }
+    assert "1 CRITICAL error(s) in the last 5 min" in snap.health.reasons
+
+
+def test_live_state_stays_bounded_over_many_types_and_forgets_idle_bursts() -> None:
+    st = JournalState(max_live_types=50, max_burst_types=200)
+    n_types = 1000
+    # each type bursts (12 errors in 12 s), one type after another, for over an hour
+    for k in range(n_types):
+        base = T + k * 5 * S
+        for i in range(12):
+            st.apply(error_event(f"t{k}", "m", ts=base + i * S // 3))
+        sizes = st.sizes()
+        assert sizes["types"] <= 50 and sizes["names"] <= 50
+        assert sizes["type_seconds_max"] <= 900 and sizes["seconds"] <= 900
+        assert sizes["burst_types"] <= 200 and sizes["burst_schedule"] <= 201
+    snap = st.snapshot()
+    assert snap.errors.total == 12 * n_types and snap.errors.diversity == n_types
+    assert len([i for i in snap.incidents.items if i.kind == "burst"]) == n_types
+    # an hour of silence later, one event: every idle burst state is forgotten
+    st.apply(calls_event("b", successes=1, failures=0, rejected=0, ts=T + 2 * 60 * M))
+    sizes = st.sizes()
+    assert (sizes["burst_types"], sizes["open_bursts"], sizes["burst_schedule"]) == (0, 0, 0)
+    assert st.snapshot().incidents.ongoing == ()
+
+
+def test_burst_tracking_cap_does_not_drop_an_open_burst() -> None:
+    st = JournalState(max_burst_types=2)
+    events = [error_event("a", "m", ts=T + i * S) for i in range(11)]  # "a" bursts
+    events += [error_event("b", "m", ts=T + 20 * S)]
+    events += [error_event("c", "m", ts=T + 21 * S)]  # no room: "a" (front) is in a burst
+    for e in events:
+        st.apply(e)
+    assert set(st.incidents.tracks) == {"a", "b"} and st.incidents.untracked_errors == 1
+    st.apply(error_event("d", "m", ts=T + 22 * S))  # still no room
+    assert st.incidents.untracked_errors == 2
+    # once "a"'s burst has drained (T + 5 min), "a" and "b" are idle and forgotten
+    st.apply(error_event("e", "m", ts=T + 20 * S + 5 * M + 1))
+    assert set(st.incidents.tracks) == {"e"}
+    inc = st.snapshot().incidents
+    assert [(i.key, i.start, i.end, i.opens, i.errors) for i in inc.items] == [
+        ("a", T + 10 * S, T + 5 * M, 11, 11)
+    ]
+
+
+def test_burst_peak_counts_ten_second_buckets_in_the_window() -> None:
+    # 11 errors at T..T+10 s open the burst; 9 more within second T+20 s: peak 20 in 5 min
+    # (T is a multiple of 10 s, so the buckets are [T, T+10 s), [T+10 s, T+20 s), ...)
+    events = [error_event("a", "m", ts=T + i * S) for i in range(11)]
+    events += [error_event("a", "m", ts=T + 20 * S + i) for i in range(9)]
+    inc = fold(events).snapshot(at=T + 30 * S).incidents
+    assert [(i.start, i.opens, i.errors, i.end) for i in inc.items] == [(T + 10 * S, 20, 20, None)]
+
+
+def test_burst_peak_forgets_buckets_that_left_the_window() -> None:
+    # 11 errors in the bucket [T, T+10 s) open a burst; then 10 in each 10 s bucket from
+    # T+4 min to T+5 min 30 s (9 buckets). At bucket T+4 min 50 s the window still holds the
+    # first bucket: 11 + 60 = 71; from T+5 min on it does not: at T+5 min 20 s, 9 x 10 = 90.
+    events = [error_event("a", "m", ts=T + i * S // 2) for i in range(11)]
+    events += [
+        error_event("a", "m", ts=T + 4 * M + b * 10 * S + i) for b in range(9) for i in range(10)
+    ]
+    inc = fold(events).snapshot(at=T + 6 * M).incidents
+    assert [(i.opens, i.errors) for i in inc.items] == [(90, 101)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hs.lists(
+        hs.tuples(hs.integers(0, 400), hs.integers(0, 150), hs.integers(1, 3)),
+        max_size=300,
+    ),
+    hs.integers(0, 200),
+)
+def test_second_counts_match_a_brute_force_count(
+    steps: list[tuple[int, int, int]], after: int
+) -> None:
+    series = SecondCounts(horizon_s=100)
+    kept: list[tuple[int, int]] = []
+    newest = 0
+    for forward, late, n in steps:  # forward in time, or an event up to 150 s late
+        newest += forward
+        sec = newest - late
+        newest_before = max((s for s, _ in kept), default=None)
+        if series.record(sec, n):
+            kept.append((sec, n))
+        else:  # refused only when too old for any window at or after the newest second
+            assert newest_before is not None and sec <= newest_before - 100
+    assert len(series) <= 100
+    at = newest + after
+    for w in (1, 10, 60, 100):
+        expected = sum(n for s, n in kept if at - w < s <= at)
+        assert series.count(at, w) == expected
+        assert series.counts(at, (w,)) == (expected,)

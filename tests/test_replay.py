@@ -153,3 +153,77 @@ def test_replay_from_the_database_equals_live(
         at = events[min(cut, len(events) - 1)].ts
         prefix = [e for e in events if e.ts <= at]
         assert norm(replay_snapshot(store, at)) == norm(live(prefix).snapshot(at))
+
+
+@st.composite
+def error_storms(draw: st.DrawFn) -> list[Event]:
+    """Errors with sub-second times, some late (up to 20 min), over more types than the cap."""
+    n = draw(st.integers(min_value=0, max_value=150))
+    ts = T0
+    out: list[Event] = []
+    for _ in range(n):
+        ts += draw(st.sampled_from([0, 1, S // 3, S, 7 * S, 50 * S, 3 * 60 * S]))
+        late = draw(st.sampled_from([0, 0, 0, 0, S // 2, 40 * S, 14 * 60 * S, 20 * 60 * S]))
+        out.append(
+            error_event(
+                f"t{draw(st.integers(0, 7))}",
+                "m",
+                severity=draw(st.sampled_from(["ERROR", "CRITICAL"])),
+                ts=ts - late,
+            )
+        )
+    return out
+
+
+def bucketed(events: list[Event], at: int, minutes: int, etype: str | None = None) -> float:
+    """The documented definition: errors whose second lies in (at_s - 60 w, at_s], per minute."""
+    a = at // S
+    return (
+        sum(
+            1
+            for e in events
+            if a - 60 * minutes < e.ts // S <= a and (etype is None or e.error_type == etype)
+        )
+        / minutes
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(error_storms(), st.integers(0, 20 * 60 * S), st.integers(1, 4))
+def test_bucketed_rates_live_equal_replay_and_the_definition(
+    events: list[Event], after: int, cap: int
+) -> None:
+    def state() -> JournalState:
+        return JournalState(max_live_types=cap, max_burst_types=cap)
+
+    live_state = state()
+    for e in events:
+        live_state.apply(e)
+    at = max((e.ts for e in events), default=T0) + after  # at or after the newest second
+    replayed = replay(ListReader(events), state=state()).snapshot(at)
+    snap = live_state.snapshot(at)
+    assert norm(snap) == norm(replayed)
+    assert snap.rates.total == {m: bucketed(events, at, m) for m in (1, 5, 15)}
+    for etype, rates in snap.rates.by_type.items():
+        exact = {m: bucketed(events, at, m, etype) for m in (1, 5, 15)}
+        if snap.errors.evicted_types == 0:
+            assert rates == exact
+        else:  # a type evicted and admitted again counts from its admission
+            assert all(rates[m] <= exact[m] for m in exact)
+    e = snap.errors
+    assert len(e.by_type) <= cap and sum(e.by_type.values()) + e.untracked == len(events)
+    crit = sum(
+        1 for x in events if x.severity == "CRITICAL" and at // S - 300 < x.ts // S <= at // S
+    )
+    assert (crit > 0) == any("CRITICAL error(s)" in r for r in snap.health.reasons)
+
+
+def test_replay_with_wider_bounds_itemises_what_live_evicted() -> None:
+    events = [error_event(f"t{i % 5}", "m", ts=T0 + i * S) for i in range(20)]
+    narrow = replay_snapshot(ListReader(events), T0 + 20 * S, state=JournalState(max_live_types=2))
+    wide = replay_snapshot(ListReader(events), T0 + 20 * S)
+    assert dict(narrow.errors.by_type) == {"t3": 1, "t4": 1} and narrow.errors.untracked == 18
+    assert (
+        dict(wide.errors.by_type) == {f"t{k}": 4 for k in range(5)} and wide.errors.untracked == 0
+    )
+    assert narrow.rates.total == wide.rates.total
