@@ -11,6 +11,12 @@ A fired alert is an ``alert`` event (``error_type`` = rule, ``name`` = key) with
 triggering event's time and source. The same (rule, key) fires at most once per cooldown
 (5 minutes by default; per error type overridable), measured on event time. ``alert`` and
 ``journal`` events are never evaluated, so an alert can never trigger an alert.
+
+Memory does not grow with traffic. A count rule "more than N in the window" needs only the
+newest N+1 times to decide exactly, so each window keeps at most N+1 times (a `_Window`);
+when an older in-window time had to be let go, the reported count says "at least". Types
+whose window is empty and whose cooldowns have run out are forgotten (that changes no
+decision); at most `MAX_TYPES` types are kept, the least recently seen going first.
 """
 
 from __future__ import annotations
@@ -22,6 +28,35 @@ from dataclasses import dataclass, field
 from journal.events import Event, alert_event
 
 S = 1_000_000
+MAX_TYPES = 10_000  # error types whose count windows are kept at once
+
+
+class _Window:
+    """The newest ``threshold + 1`` times of one count rule, and until when the count is a
+    lower bound (an in-window time was let go to keep the size fixed)."""
+
+    __slots__ = ("inexact_until", "last", "times")
+
+    def __init__(self, threshold: int) -> None:
+        self.times: deque[int] = deque(maxlen=threshold + 1)
+        self.inexact_until = 0
+        self.last = 0
+
+    def add(self, ts: int, window: int) -> int:
+        """Record an error at ``ts``; returns the count in ``(ts - window, ts]`` as known."""
+        times = self.times
+        while times and times[0] <= ts - window:
+            times.popleft()
+        if len(times) == times.maxlen:  # the oldest, still in the window, makes room
+            self.inexact_until = max(self.inexact_until, times[0] + window)
+        times.append(ts)
+        if ts > self.last:
+            self.last = ts
+        return len(times)
+
+    def exact(self, ts: int) -> bool:
+        """Is the count at ``ts`` exact (no in-window time was let go)?"""
+        return ts >= self.inexact_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +119,10 @@ class AlertEngine:
 
     def __init__(self, config: AlertConfig | None = None) -> None:
         self.config = config or AlertConfig()
-        self._by_type: dict[str, deque[int]] = {}
-        self._recent: deque[int] = deque()
+        self._by_type: dict[str, _Window] = {}
+        self._recent = _Window(int(self.config.error_rate_per_min))
+        self._sweep_at = 2 * 1024  # sweep idle types when this many are kept
+        self.forgotten_types = 0
         self._last_fired: dict[tuple[str, str], int] = {}
         self._rules: dict[str, tuple[int, int]] = {}  # error type -> (threshold, window us)
         self._cooldowns: dict[str | None, int] = {}
@@ -138,29 +175,31 @@ class AlertEngine:
         if rule is None:
             rule = self._rules[etype] = self.config.count_rule(etype)
         threshold, window = rule
-        dq = self._by_type.get(etype)
-        if dq is None:
-            dq = self._by_type[etype] = deque()
-        dq.append(ts)
-        while dq and dq[0] <= ts - window:
-            dq.popleft()
-        if len(dq) > threshold:
+        win = self._by_type.get(etype)
+        if win is None:
+            if len(self._by_type) >= self._sweep_at:
+                self._sweep(ts)
+            win = self._by_type[etype] = _Window(threshold)
+        count = win.add(ts, window)
+        if count > threshold:
+            n = f"{count}" if win.exact(ts) else f"at least {count}"
             a = self._fire(
                 "error_count", etype, etype, event,
-                f"{etype}: {len(dq)} errors in {window / 60 / S:g} min (threshold {threshold})",
-                "WARNING", {"count": len(dq), "threshold": threshold, "window_s": window / S},
+                f"{etype}: {n} errors in {window / 60 / S:g} min (threshold {threshold})",
+                "WARNING", {"count": count, "exact": win.exact(ts), "threshold": threshold,
+                            "window_s": window / S},
             )  # fmt: skip
             if a:
                 out.append(a)
         recent = self._recent
-        recent.append(ts)
-        while recent and recent[0] <= ts - 60 * S:
-            recent.popleft()
-        if len(recent) > self.config.error_rate_per_min:
+        per_minute = recent.add(ts, 60 * S)
+        if per_minute > self.config.error_rate_per_min:
+            n = f"{per_minute}" if recent.exact(ts) else f"at least {per_minute}"
             a = self._fire(
                 "error_rate", "*", None, event,
-                f"error rate {len(recent)}/min (threshold {self.config.error_rate_per_min:g}/min)",
-                "WARNING", {"per_minute": len(recent), "threshold": self.config.error_rate_per_min},
+                f"error rate {n}/min (threshold {self.config.error_rate_per_min:g}/min)",
+                "WARNING", {"per_minute": per_minute, "exact": recent.exact(ts),
+                            "threshold": self.config.error_rate_per_min},
             )  # fmt: skip
             if a:
                 out.append(a)
@@ -173,3 +212,39 @@ class AlertEngine:
             if a:
                 out.append(a)
         return out
+
+    def _sweep(self, now: int) -> None:
+        """Forget types that can no longer change a decision; past `MAX_TYPES`, the least
+        recently seen. Runs when the number kept doubles, so its cost is O(1) per error."""
+        longest = max(
+            [
+                self.config.error_count_window_s,
+                *(o.window_s or 0 for o in self.config.per_type.values()),
+            ]
+        )
+        horizon = now - int(longest * S)
+        cooldown = max(
+            [self.config.cooldown_s, *(o.cooldown_s or 0 for o in self.config.per_type.values())]
+        )
+        fired_horizon = now - int(cooldown * S)
+        self._last_fired = {k: t for k, t in self._last_fired.items() if t > fired_horizon}
+        cooling = {key for (_rule, key) in self._last_fired}
+        keep = {t: w for t, w in self._by_type.items() if w.last > horizon or t in cooling}
+        if len(keep) > MAX_TYPES:
+            newest = sorted(keep.items(), key=lambda item: item[1].last)[-MAX_TYPES:]
+            keep = dict(newest)
+        self.forgotten_types += len(self._by_type) - len(keep)
+        self._by_type = keep
+        if len(self._rules) > 2 * MAX_TYPES:  # config lookups, cheap to redo
+            self._rules.clear()
+            self._cooldowns.clear()
+        self._sweep_at = max(2 * 1024, 2 * len(keep))
+
+    def sizes(self) -> dict[str, int]:
+        """How much state is kept (for tests and the storm benchmark)."""
+        return {
+            "types": len(self._by_type),
+            "times": sum(len(w.times) for w in self._by_type.values()) + len(self._recent.times),
+            "last_fired": len(self._last_fired),
+            "rules": len(self._rules),
+        }

@@ -47,6 +47,7 @@ class Journal:
         flush_interval: float = 0.2,
         max_memory_events: int = 100_000,
         sink_retry_wait: float = 0.5,
+        max_live_types: int = 1000,
         _hold: str | None = None,
     ) -> None:
         # Imported here, not at module level: `from journal import record_error` stays cheap.
@@ -65,7 +66,7 @@ class Journal:
         self.source = source or os.environ.get(ENV_SOURCE) or None
         set_default_source(self.source)
         self.store = EventStore(self.url)
-        self.state = JournalState()
+        self.state = JournalState(max_live_types=max_live_types)
         self.alerts = AlertEngine(alert_config)
         self._lock = threading.Lock()
         self.bus = runtime.get_bus()
@@ -206,6 +207,7 @@ class JournalSettings:
     flush_interval: float = 0.2
     max_memory_events: int = 100_000
     sink_retry_wait: float = 0.5
+    max_live_types: int = 1000
 
     def merged(self, changes: Mapping[str, Any]) -> JournalSettings:
         """These settings with ``changes`` applied (a None value restores the default)."""
@@ -245,6 +247,7 @@ def configure(
     flush_interval: float | _Unset = UNSET,
     max_memory_events: int | _Unset = UNSET,
     sink_retry_wait: float | _Unset = UNSET,
+    max_live_types: int | _Unset = UNSET,
 ) -> Journal:
     """Set up the process-wide journal. Called again, it changes only the settings it names (None
     restores a default) and replaces the running journal. Default URL: ``JOURNAL_DB_URL`` or
@@ -261,6 +264,7 @@ def configure(
         "flush_interval": flush_interval,
         "max_memory_events": max_memory_events,
         "sink_retry_wait": sink_retry_wait,
+        "max_live_types": max_live_types,
     }
     changes = {name: value for name, value in named.items() if value is not UNSET}
     global _current, _closed, _settings, _atexit_registered
@@ -290,6 +294,7 @@ def configure(
                 flush_interval=settings.flush_interval,
                 max_memory_events=settings.max_memory_events,
                 sink_retry_wait=settings.sink_retry_wait,
+                max_live_types=settings.max_live_types,
             )
         except Exception as exc:
             _hold(f"configure() failed: {exc}", settings)  # the caller's events are kept
@@ -349,6 +354,7 @@ def _hold(reason: str, settings: JournalSettings) -> Journal:
         batch_size=min(settings.batch_size, settings.max_memory_events),
         flush_interval=settings.flush_interval,
         sink_retry_wait=settings.sink_retry_wait,
+        max_live_types=settings.max_live_types,
         _hold=reason,
     )
     _current = journal

@@ -129,5 +129,69 @@ def test_memory_stays_bounded_on_a_long_stream() -> None:
     e = AlertEngine()
     for i in range(50_000):
         e.apply(error_event(f"t{i % 5}", "m", ts=T + i * S))
-    assert max(len(d) for d in e._by_type.values()) <= 61  # 5 min of one-every-5 s
-    assert len(e._recent) <= 61
+    # A count rule "more than N" keeps only the newest N + 1 times.
+    assert e.sizes()["times"] <= 5 * 11 + 6
+
+
+def test_many_types_are_forgotten_when_idle_and_capped() -> None:
+    from journal import alerts
+
+    e = AlertEngine(AlertConfig(cooldown_s=60))
+    # 30,000 types, one error each, 1 s apart: each is idle 5 minutes later.
+    for i in range(30_000):
+        e.apply(error_event(f"t{i}", "m", ts=T + i * S))
+    kept = e.sizes()["types"]
+    assert kept <= 2 * 1024 + 301 and e.forgotten_types >= 30_000 - kept
+    # All active at once (one burst of 25,000 types within a second): capped at MAX_TYPES.
+    burst = AlertEngine()
+    for i in range(25_000):
+        burst.apply(error_event(f"b{i}", "m", ts=T + i))
+    assert burst.sizes()["types"] <= 2 * alerts.MAX_TYPES
+
+
+def brute_force(config: AlertConfig, events: list[Event]) -> list[tuple[str, str, int]]:
+    """The rules with every time kept (the definition), for comparison."""
+    fired: list[tuple[str, str, int]] = []
+    last: dict[tuple[str, str], int] = {}
+    seen: list[Event] = []
+    for ev in events:
+        seen.append(ev)
+        etype = ev.error_type or ""
+        threshold, window = config.count_rule(etype)
+        n_type = sum(1 for x in seen if x.error_type == etype and x.ts > ev.ts - window)
+        n_all = sum(1 for x in seen if x.ts > ev.ts - 60 * S)
+        for rule, key, n, limit in (
+            ("error_count", etype, n_type, threshold),
+            ("error_rate", "*", n_all, config.error_rate_per_min),
+        ):
+            if n > limit:
+                cooldown = config.cooldown_us(etype if rule == "error_count" else None)
+                if (rule, key) not in last or ev.ts - last[(rule, key)] >= cooldown:
+                    last[(rule, key)] = ev.ts
+                    fired.append((rule, key, ev.ts))
+    return fired
+
+
+def test_bounded_windows_decide_exactly_like_keeping_every_time() -> None:
+    import random
+
+    rnd = random.Random(7)
+    config = AlertConfig(error_count_threshold=4, error_rate_per_min=6, cooldown_s=30)
+    for _ in range(30):
+        t = T
+        events = []
+        for _ in range(200):
+            t += rnd.choice([1, S // 2, 3 * S, 20 * S, 70 * S])
+            events.append(error_event(rnd.choice("abc"), "m", ts=t))
+        assert run(AlertEngine(config), events) == brute_force(config, events)
+
+
+def test_a_count_past_the_kept_times_says_at_least() -> None:
+    eng = AlertEngine(AlertConfig(error_rate_per_min=1000, cooldown_s=0))
+    out = [a for ev in errors("api_error", [T + i * S for i in range(13)]) for a in eng.apply(ev)]
+    assert [a.message for a in out] == [
+        "api_error: 11 errors in 5 min (threshold 10)",
+        "api_error: at least 11 errors in 5 min (threshold 10)",
+        "api_error: at least 11 errors in 5 min (threshold 10)",
+    ]
+    assert [a.context["exact"] for a in out] == [True, False, False]

@@ -175,3 +175,16 @@ def test_a_system_exit_in_the_migration_does_not_end_the_writer(
     assert journal.flush(1) is False  # nothing reached the store, and flush says so
     assert j.writer._thread.is_alive()
     assert j.writer.stats().outage  # reported as a store outage, the event kept
+
+
+def test_max_live_types_bounds_the_live_detail(sqlite_url: str) -> None:
+    j = journal.configure(sqlite_url, max_live_types=3, flush_interval=0.05)
+    try:
+        for i in range(5):
+            journal.record_error(f"type_{i}", "boom")
+        errors = j.snapshot().errors
+        assert list(errors.by_type) == ["type_2", "type_3", "type_4"]  # the least recent left
+        assert errors.total == 5 and errors.untracked == 2 and errors.diversity == 5
+        assert journal.configure(source="other").state.max_live_types == 3  # kept on reconfigure
+    finally:
+        journal.shutdown(10)
