@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import enum
-import logging
 import os
 import threading
 from collections import deque
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from journal import forking, runtime
 from journal.config import ENV_SOURCE, hide_password, redact_url, resolve_db_url
 from journal.events import Event, journal_event, now_us, set_default_source
+from journal.redaction import library_logger
 
 if TYPE_CHECKING:  # loaded by the first Journal: the store and writer bring SQLAlchemy and tenacity
     from journal.alerts import AlertConfig
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # loaded by the first Journal: the store and writer bring SQL
     from journal.sinks import Sink
     from journal.tracker import ErrorTracker
 
-log = logging.getLogger("journal")
+log = library_logger("journal")
 
 
 class Journal:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import threading
 import time
 from collections import deque
@@ -48,10 +47,10 @@ from typing import Any, ParamSpec, TypeVar, cast
 from journal import runtime
 from journal.errors import CircuitBreakerError
 from journal.events import Event, breaker_event, calls_event, iso, journal_event, now_us
-from journal.redaction import redact_text
+from journal.redaction import library_logger, redact_text
 from journal.safetext import safe_str
 
-log = logging.getLogger("journal.breaker")
+log = library_logger("journal.breaker")
 
 F = TypeVar("F", bound=Callable[..., Any])
 P = ParamSpec("P")

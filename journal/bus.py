@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 
 from journal.events import Event
+from journal.redaction import library_logger
 
-log = logging.getLogger("journal.bus")
+log = library_logger("journal.bus")
 
 Handler = Callable[[Event], None]
 

@@ -58,7 +58,6 @@ initializer if a child needs them. A forkserver keeps the environment it was sta
 from __future__ import annotations
 
 import inspect
-import logging
 import os
 import sys
 import threading
@@ -67,13 +66,14 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from journal.config import ENV_DB_URL, ENV_SOURCE, ENV_SPOOL_DIR
+from journal.redaction import library_logger
 
 if TYPE_CHECKING:
     from journal.api import Journal
     from journal.events import Event
     from journal.writer import Appender
 
-log = logging.getLogger("journal")
+log = library_logger("journal")
 
 FORK_LOCK_TIMEOUT = 1.0  # seconds, for all the locks the parent takes before a fork
 EXIT_TIMEOUT = 5.0  # seconds a multiprocessing worker gives its journal at exit (as atexit)

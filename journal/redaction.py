@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from journal.errors import JournalError
+from journal.safetext import safe_str
 
 REDACTED = "***REDACTED***"
 # A literal shorter than this would match ordinary words and numbers, masking them (and
@@ -526,7 +527,7 @@ class RedactingFilter(logging.Filter):
             record.msg = redact_text(record.getMessage())
             record.args = None
         except Exception:
-            record.msg = redact_text(_safe_str(record.msg))
+            record.msg = redact_text(safe_str(record.msg, None))
             record.args = None
         try:
             if record.exc_info and not record.exc_text:
@@ -540,8 +541,13 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def _safe_str(value: object) -> str:
-    try:
-        return str(value)
-    except Exception:
-        return f"<unprintable {type(value).__name__}>"
+_filter = RedactingFilter()
+
+
+def library_logger(name: str) -> logging.Logger:
+    """The logger ``name`` with the redacting filter on it: what the library logs is scrubbed
+    before any handler (the user's included) sees it."""
+    logger = logging.getLogger(name)
+    if _filter not in logger.filters:
+        logger.addFilter(_filter)
+    return logger

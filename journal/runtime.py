@@ -17,14 +17,14 @@ Emitting never fails.
 from __future__ import annotations
 
 import importlib
-import logging
 import threading
 from collections.abc import Callable
 
 from journal.bus import EventBus
 from journal.events import Event
+from journal.redaction import library_logger
 
-log = logging.getLogger("journal")
+log = library_logger("journal")
 
 UNCONFIGURED = "unconfigured"
 CONFIGURED = "configured"

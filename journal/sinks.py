@@ -26,9 +26,9 @@ from tenacity import Retrying, stop_after_attempt, wait_exponential
 from journal import runtime
 from journal.alerts import AlertEngine
 from journal.events import Event, iso, journal_event
-from journal.redaction import is_secret_key, redact_text, register_secret
+from journal.redaction import is_secret_key, library_logger, redact_text, register_secret
 
-log = logging.getLogger("journal.alerts")
+log = library_logger("journal.alerts")
 
 
 class Sink(Protocol):

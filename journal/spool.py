@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import logging
 import os
 import socket
 import time
@@ -33,8 +32,9 @@ from pathlib import Path
 
 from journal.errors import JournalError
 from journal.events import KINDS, Event, EventError
+from journal.redaction import library_logger
 
-log = logging.getLogger("journal.spool")
+log = library_logger("journal.spool")
 SUFFIX = ".spool"
 QUARANTINE = ".quarantine"
 

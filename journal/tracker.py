@@ -7,7 +7,6 @@ caller's thread, and journaling problems never raise into it.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -25,13 +24,14 @@ from journal.events import (
     new_event_id,
     now_us,
 )
+from journal.redaction import library_logger
 from journal.safetext import describe_exception, safe_str
 
 if TYPE_CHECKING:
     from journal.api import Journal
     from journal.projections import JournalSnapshot
 
-log = logging.getLogger("journal.tracker")
+log = library_logger("journal.tracker")
 SUMMARY_RECENT = 10
 UNRECORDABLE = "unrecordable_error"
 _NAME_LIMIT = 200

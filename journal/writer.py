@@ -55,7 +55,6 @@ store in batches, on one thread per process.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import deque
@@ -70,9 +69,10 @@ from journal import runtime
 from journal.deadletter import DeadLetterError, DeadLetters
 from journal.errors import StoreDataError, StoreFileChanged, StoreUnavailable
 from journal.events import Event, journal_event
+from journal.redaction import library_logger
 from journal.spool import Spool
 
-log = logging.getLogger("journal.writer")
+log = library_logger("journal.writer")
 _FILE_RETRIES = 3  # re-sends of one batch after the SQLite file changed under it
 
 

@@ -225,3 +225,20 @@ def test_redacting_filter_scrubs_message_args_and_traceback(
     assert "calling https://x?key=" in caplog.text and "boom 3" in caplog.text
     assert "ValueError: password=" in caplog.text
     assert len(caplog.records) == 3
+
+
+def test_what_the_library_logs_is_scrubbed_before_any_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from journal import breaker, bus, runtime, sinks, spool, tracker, writer
+
+    secret = "Zq8sLogSecret771"
+    with caplog.at_level(logging.INFO):
+        for module in (breaker, bus, runtime, sinks, spool, tracker, writer):
+            module.log.warning("cannot reach https://u:%s@h/x?api_key=%s", secret, secret)
+            try:
+                raise ValueError(f"password={secret}")
+            except ValueError:
+                module.log.exception("failed")
+    assert caplog.records and secret not in caplog.text
+    assert all(secret not in (r.exc_text or "") for r in caplog.records)
