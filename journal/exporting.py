@@ -125,9 +125,12 @@ def atomic_output(path: str) -> Iterator[IO[str]]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+            # a full disk, a file size limit, a vanished folder: one line, no partial file
+            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
     _fsync_dir(folder)
 
@@ -233,7 +236,7 @@ def read_records(path: str) -> Iterator[tuple[str, Any]]:
             first = s.peek()
             if first == "[":
                 s.pos += 1
-                yield from _array(s, None)
+                yield from _array(s, top_level=True)
             elif first == "{" and _is_document(s):
                 yield from _document(s)
             elif first == "{":
@@ -277,7 +280,7 @@ def _document(s: _Stream) -> Iterator[tuple[str, Any]]:
         s.expect(":", "':'")
         if key == "events":
             s.expect("[", "'[' (the events array)")
-            for item in _array(s, header):
+            for item in _array(s, top_level=False):
                 n += 1
                 yield item
             seen = True
@@ -298,19 +301,19 @@ def _document(s: _Stream) -> Iterator[tuple[str, Any]]:
         raise s.fail(f"the header says {count:,} event(s) but the file holds {n:,}")
 
 
-def _array(s: _Stream, header: Any) -> Iterator[tuple[str, Any]]:
+def _array(s: _Stream, *, top_level: bool) -> Iterator[tuple[str, Any]]:
     n = 0
     if s.peek() == "]":
         s.pos += 1
-        return
-    while True:
-        n += 1
-        s.peek()
-        line = s.line()
-        yield f"line {line}, record {n}", s.value(f"record {n}")
-        if s.expect(",]", f"',' or ']' after record {n}") == "]":
-            break
-    if header is None and s.peek():
+    else:
+        while True:
+            n += 1
+            s.peek()
+            line = s.line()
+            yield f"line {line}, record {n}", s.value(f"record {n}")
+            if s.expect(",]", f"',' or ']' after record {n}") == "]":
+                break
+    if top_level and s.peek():
         raise s.fail("data after the end of the JSON array")
 
 
