@@ -163,7 +163,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             "through_id": through,
             "count": total,
         }
-        events = store.read(**scope)
+        events = store.read(**scope, batch_size=2_000)  # small pages: a flat, low peak RSS
         if args.output == "-":
             return _to_stdout(events, fmt, header, total)
         with atomic_output(args.output) as out, _progress(total, "exporting") as tick:

@@ -45,13 +45,33 @@ class BadImportFile(JournalError):
 # ---------------------------------------------------------------- writing
 
 
+class _IsoClock:
+    """`journal.events.iso`, with the text up to the second kept: neighbours share it."""
+
+    __slots__ = ("prefix", "second")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.prefix = ""
+
+    def __call__(self, us: int) -> str:
+        second, micro = divmod(us, 1_000_000)
+        if second != self.second:
+            self.prefix = iso(second * 1_000_000)[:-8]  # "....T10:30:00.000000Z" -> "...:00"
+            self.second = second
+        return f"{self.prefix}.{micro:06d}Z"
+
+
+_iso = _IsoClock()
+
+
 def event_line(e: Event) -> str:
     """One event as a compact JSON object (the stored context text spliced in, not re-encoded)."""
     head = _encode(
         {
             "id": e.id,
             "event_id": e.event_id,
-            "ts": iso(e.ts),
+            "ts": _iso(e.ts),
             "kind": e.kind,
             "source": e.source,
             "name": e.name,
