@@ -497,3 +497,35 @@ def test_import_of_a_missing_file_is_one_line(sqlite_url: str, tmp_path: Path) -
     upgrade(sqlite_url)
     done = run("import", "--db", sqlite_url, "nope.json", cwd=tmp_path)
     assert_one_line_error(done, "cannot read nope.json: No such file or directory")
+
+
+def test_progress_bar_on_a_terminal_keeps_the_file_clean(
+    sqlite_journal: str, tmp_path: Path
+) -> None:
+    import pty
+
+    main, child = pty.openpty()  # stderr is a terminal: the Rich bar draws there
+    env = {k: v for k, v in os.environ.items() if k != "JOURNAL_DB_URL"}
+    env.update(TERM="xterm", COLUMNS="100")
+    with subprocess.Popen(
+        [sys.executable, "-m", "journal", "export", "--db", sqlite_journal, "-o", "out.jsonl"],
+        cwd=tmp_path,
+        env=env,
+        stderr=child,
+    ) as proc:
+        os.close(child)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert proc.wait(timeout=60) == 0
+    os.close(main)
+    assert b"exported 7 event(s) to out.jsonl (jsonl)" in seen
+    assert b"\x1b[" in seen  # the bar drew (and cleared itself)
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert [json.loads(x)["event_id"] for x in lines] == [_eid(i) for i in range(1, 8)]
