@@ -43,7 +43,8 @@ file, a bad line or a record with an unknown kind or a bad timestamp is rejected
 the line and record number, and nothing is imported. Events keep their event_id, ts and
 source; an event already in the journal (same event_id) is skipped, so importing twice adds
 nothing. Messages, names and contexts are redacted again, as when they were recorded: a file
-from elsewhere may hold secrets.
+from elsewhere may hold secrets. If the database fails while events are being added, those
+added so far stay: run the same import again (it is idempotent) to finish.
 """
 
 

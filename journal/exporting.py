@@ -232,9 +232,10 @@ class _Stream:
             except json.JSONDecodeError as exc:
                 if len(self.buf) - self.pos < MAX_RECORD_CHARS and self._more():
                     continue
+                detail = f"{exc.msg.removesuffix(' at')} at line {self.line(exc.pos)}"
                 if self.eof and len(self.buf) - self.pos < MAX_RECORD_CHARS:
-                    raise self.fail(f"{what} is cut short or malformed: {exc.msg}") from None
-                raise self.fail(f"{what} is malformed or too large: {exc.msg}") from None
+                    raise self.fail(f"{what} is cut short or malformed ({detail})") from None
+                raise self.fail(f"{what} is malformed or too large ({detail})") from None
             # a number may go on in the next chunk: only a value ending before the buffer's end
             # (or at the end of the file) is certainly whole
             if end < len(self.buf) or self.eof or not self._more():
