@@ -314,6 +314,14 @@ def _events(path: str) -> Iterator[Event]:
             raise BadImportFile(f"{path}: {where}: {text}; nothing imported") from None
 
 
+def _stamp(path: str) -> tuple[int, int, int]:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Validate the whole file, then append it in batches (idempotent on event_id)."""
     from journal import migrate
@@ -330,7 +338,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         migrate.check_migrated(url)
     except SchemaNotReady as exc:
         raise ConfigError(f"{exc} (or add --migrate)") from None
+    before = _stamp(path)
     total = sum(1 for _ in _events(path))  # pass 1: every record parsed and validated
+    if _stamp(path) != before:  # pass 2 must read what pass 1 checked
+        raise ConfigError(f"{path} changed while it was being checked; nothing imported")
     added = 0
     with EventStore(url) as store, _progress(total, "importing") as tick:
         batch: list[Event] = []

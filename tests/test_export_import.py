@@ -497,6 +497,10 @@ def test_import_of_a_missing_file_is_one_line(sqlite_url: str, tmp_path: Path) -
     upgrade(sqlite_url)
     done = run("import", "--db", sqlite_url, "nope.json", cwd=tmp_path)
     assert_one_line_error(done, "cannot read nope.json: No such file or directory")
+    done = run("import", "--db", sqlite_url, "-", cwd=tmp_path)
+    assert_one_line_error(done, "give a file, not -")
+    done = run("import", "--db", sqlite_url, ".", cwd=tmp_path)
+    assert_one_line_error(done, "cannot read .: Is a directory")
 
 
 def test_progress_bar_on_a_terminal_keeps_the_file_clean(
