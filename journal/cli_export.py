@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -268,15 +269,17 @@ def to_event(record: Any) -> Event:
             datetime.fromisoformat(ts.replace("Z", "+00:00"))  # no zone: UTC, as everywhere
         except ValueError:
             raise EventError(f"invalid timestamp {ts!r} (ISO 8601 expected)") from None
-    elif not isinstance(ts, int) or isinstance(ts, bool) or not 0 <= ts < 1 << 62:
+    elif not isinstance(ts, int) or isinstance(ts, bool) or not -(1 << 62) < ts < 1 << 62:
         raise EventError(f"invalid timestamp {ts!r}")
     attempt, delay = record.get("attempt"), record.get("delay")
     if attempt is not None and (not isinstance(attempt, int) or isinstance(attempt, bool)):
         raise EventError(f"attempt must be an integer, not {attempt!r}")
     if attempt is not None and not 0 <= attempt < 1 << 31:
         raise EventError(f"attempt out of range: {attempt}")
-    if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool)):
-        raise EventError(f"delay must be a number, not {delay!r}")
+    if delay is not None and (
+        not isinstance(delay, (int, float)) or isinstance(delay, bool) or not math.isfinite(delay)
+    ):
+        raise EventError(f"delay must be a finite number, not {delay!r}")
     for key in ("state_from", "state_to"):
         if record.get(key) is not None and record[key] not in STATES:
             raise EventError(f"{key} must be CLOSED, OPEN or HALF_OPEN, not {record[key]!r}")

@@ -426,6 +426,7 @@ def _record(**changes: Any) -> dict[str, Any]:
         (_record(ts="2027-02-30T00:00:00Z"), "line 5500, record 5500: invalid timestamp"),
         (_record(severity="LOUD"), "line 5500, record 5500: severity must be one of"),
         (_record(attempt="two"), "line 5500, record 5500: attempt must be an integer"),
+        (_record(delay=float("nan")), "line 5500, record 5500: delay must be a finite number"),
         (_record(event_id="x" * 40), "line 5500, record 5500: event_id is longer than 36"),
         ('["a list"]', "line 5500, record 5500: not a JSON object"),
     ],
