@@ -15,7 +15,12 @@ from typing import NoReturn
 
 from journal.errors import JournalError
 
-COMMAND_MODULES = ("journal.cli_migrate", "journal.cli_status", "journal.demo")
+COMMAND_MODULES = (
+    "journal.cli_migrate",
+    "journal.cli_status",
+    "journal.demo",
+    "journal.cli_export",
+)
 
 
 class UsageError(JournalError):

@@ -426,7 +426,7 @@ class EventStore:
     def _filters(
         self, base: tuple[Any, ...], after_id: int | None, before_id: int | None
     ) -> _Filters:
-        since, until, kinds, names, severities, sources = base
+        since, until, kinds, names, severities, sources, error_types = base
         f = _Filters("named" if self.dialect == "sqlite" else "pyformat")
         if since is not None:
             f.add("ts >= {}", to_us(since))
@@ -436,6 +436,7 @@ class EventStore:
         f.add_in("name", names)
         f.add_in("severity", severities)
         f.add_in("source", sources)
+        f.add_in("error_type", error_types)
         if after_id is not None:
             f.add("id > {}", int(after_id))
         if before_id is not None:
@@ -451,6 +452,7 @@ class EventStore:
         names: Iterable[str] | None = None,
         severities: Iterable[str] | None = None,
         sources: Iterable[str] | None = None,
+        error_types: Iterable[str] | None = None,
         after_id: int | None = None,
         before_id: int | None = None,
         limit: int | None = None,
@@ -462,7 +464,7 @@ class EventStore:
             raise ValueError("batch_size must be >= 1")
         if limit is not None and limit <= 0:
             return iter(())
-        filters = (since, until, kinds, names, severities, sources)
+        filters = (since, until, kinds, names, severities, sources, error_types)
         if self.dialect == "sqlite":
             return self._read_sqlite(filters, after_id, before_id, limit, batch_size, descending)
         return self._read_pg(filters, after_id, before_id, limit, batch_size, descending)
@@ -556,11 +558,14 @@ class EventStore:
         names: Iterable[str] | None = None,
         severities: Iterable[str] | None = None,
         sources: Iterable[str] | None = None,
+        error_types: Iterable[str] | None = None,
         after_id: int | None = None,
         before_id: int | None = None,
     ) -> int:
         """How many events match the filters."""
-        f = self._filters((since, until, kinds, names, severities, sources), after_id, before_id)
+        f = self._filters(
+            (since, until, kinds, names, severities, sources, error_types), after_id, before_id
+        )
         rows = self._run(_fetch_all, f"SELECT count(*) FROM events{f.where()}", f.params)
         return int(rows[0][0])
 

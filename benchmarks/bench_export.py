@@ -1,0 +1,156 @@
+"""``journal export`` throughput and memory vs a raw sqlite3 cursor + ``json.dumps`` loop.
+
+The SQLite journal (realistic events, 7 days' worth per million) is generated once under
+.bench/ and reused. Each variant writes the whole journal to a file under .bench/; the
+command runs as a user runs it (a subprocess, start-up included). Peak RSS comes from
+``wait4`` of the child: exporting every event vs exporting the first 10,000.
+
+    .venv/bin/python benchmarks/bench_export.py [--events 1000000] [--reps 3] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import med, realistic_events, report, table, timed
+
+from journal.events import iso
+from journal.migrate import upgrade
+from journal.store import EventStore
+
+ROOT = Path(__file__).resolve().parent.parent
+CHUNK = 100_000
+COLUMNS = (
+    "id, event_id, ts, kind, source, name, error_type, severity, message, "
+    "attempt, delay, state_from, state_to, context"
+)
+
+
+def load(url: str, n: int) -> None:
+    """Append ``n`` realistic events in chunks (resumable)."""
+    upgrade(url)
+    with EventStore(url) as store:
+        have = store.count()
+        if have >= n:
+            return
+        start = 1_795_000_000_000_000
+        for i in range(have // CHUNK, (n + CHUNK - 1) // CHUNK):
+            evs = realistic_events(
+                min(CHUNK, n - i * CHUNK),
+                seed=i,
+                start_us=start + i * 60_480_000_000,
+                span_s=60_480,
+            )
+            for j in range(0, len(evs), 5_000):
+                store.append(evs[j : j + 5_000])
+            print(f"  loaded {min(n, (i + 1) * CHUNK):,}", file=sys.stderr)
+
+
+def raw_loop(path: Path, out: Path) -> int:
+    """The floor: a cursor, a dict per row, ``json.dumps``, one line each (no ISO time)."""
+    names = [c.strip() for c in COLUMNS.split(",")]
+    conn = sqlite3.connect(path)
+    n = 0
+    with out.open("w", encoding="utf-8") as f:
+        cur = conn.execute(f"SELECT {COLUMNS} FROM events ORDER BY id")
+        while True:
+            rows = cur.fetchmany(10_000)
+            if not rows:
+                break
+            for r in rows:
+                f.write(json.dumps(dict(zip(names, r, strict=True))))
+                f.write("\n")
+            n += len(rows)
+    conn.close()
+    return n
+
+
+# Peak RSS is read by a small go-between: Linux carries a forked child's pre-exec RSS (this
+# benchmark process, with its generated events) into the child's ru_maxrss.
+_WRAPPER = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stderr=subprocess.PIPE, text=True)
+err = proc.stderr.read()
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps({"rc": os.waitstatus_to_exitcode(status), "err": err, "rss": usage.ru_maxrss}))
+"""
+
+
+def export(url: str, out: Path, *extra: str) -> tuple[int, int]:
+    """Run ``journal export``; return (events written, peak RSS KiB of that process)."""
+    cmd = [sys.executable, "-m", "journal", "export", "--db", url, "-o", str(out), *extra]
+    done = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout)
+    assert result["rc"] == 0, result["err"]
+    written = int(result["err"].split()[1].replace(",", ""))
+    return written, int(result["rss"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="100,000 events, 2 rounds")
+    args = ap.parse_args()
+    n = 100_000 if args.quick else args.events
+    reps = 2 if args.quick else args.reps
+    bench = ROOT / ".bench"
+    bench.mkdir(exist_ok=True)
+    path = bench / f"export_{n}.db"
+    url = f"sqlite:///{path}"
+    load(url, n)
+    out = bench / "export_out"
+
+    variants = {
+        "raw sqlite3 + json.dumps loop (.jsonl)": lambda: raw_loop(path, out.with_suffix(".raw")),
+        "journal export -o x.jsonl": lambda: export(url, out.with_suffix(".jsonl"))[0],
+        "journal export -o x.json": lambda: export(url, out.with_suffix(".json"))[0],
+    }
+    rates: dict[str, list[float]] = {k: [] for k in variants}
+    for r in range(reps):
+        items = list(variants.items())
+        items = items[r % len(items) :] + items[: r % len(items)]
+        for name, fn in items:
+            seen: list[int] = []
+            t = timed(lambda fn=fn, seen=seen: seen.append(fn()))
+            assert seen[0] == n, (name, seen[0], n)
+            rates[name].append(n / t)
+        print(f"  round {r + 1}/{reps}", file=sys.stderr)
+    print(report(f"SQLite, {n:,} events (reps={reps})", rates, next(iter(variants))))
+    json.load(out.with_suffix(".json").open())  # the JSON form parses
+
+    with EventStore(url) as store:
+        (ten_k,) = store.read(after_id=10_000, limit=1)
+    small, r_small = export(url, out.with_suffix(".jsonl"), "--until", iso(ten_k.ts))
+    rss = {"small": [r_small], "big": []}
+    for _ in range(reps - 1):
+        rss["small"].append(export(url, out.with_suffix(".jsonl"), "--until", iso(ten_k.ts))[1])
+    for _ in range(reps):
+        big, r_big = export(url, out.with_suffix(".jsonl"))
+        rss["big"].append(r_big)
+    s, b = med([float(x) for x in rss["small"]]), med([float(x) for x in rss["big"]])
+    print()
+    print(
+        table(
+            ["export of", "peak RSS (median)", "ratio"],
+            [
+                [f"{small:,}", f"{s / 1024:.1f} MiB", "1.00x"],
+                [f"{big:,}", f"{b / 1024:.1f} MiB", f"{b / s:.2f}x"],
+            ],
+        )
+    )
+    for suffix in (".raw", ".jsonl", ".json"):
+        out.with_suffix(suffix).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
