@@ -137,3 +137,57 @@ def test_redacting_filter_scrubs_every_planted_message_in_log_records(
         caplog.handler.removeFilter(handler_filter)
     assert "recording" in caplog.text and "Traceback" in caplog.text
     assert corpus.leaks(caplog.text) == []
+
+
+def test_no_planted_secret_reaches_breaker_stats_status_or_exports(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from journal.breaker import CircuitBreaker
+
+    db = tmp_path / "journal.db"
+    url = f"sqlite:///{db}"
+    j = journal.configure(url, source="corpus:1", spool_dir=tmp_path / "spool", flush_interval=0.05)
+    stats: list[str] = []
+    try:
+        _plant_everything(j)
+        breaker = CircuitBreaker("corpus_breaker", failure_threshold=10_000)
+        for p in corpus.PLANTINGS:
+            text = str(p.error) if p.error is not None else repr(p.context)
+
+            def fail(message: str = text) -> None:
+                raise RuntimeError(message)
+
+            with pytest.raises(RuntimeError):
+                breaker.call(fail)
+            stats.append(json.dumps(breaker.get_stats(), default=str))
+        summary = json.dumps(j.tracker.get_error_summary(), default=str)
+        assert journal.flush(30)
+    finally:
+        journal.shutdown(30)
+    assert len(stats) == len(corpus.PLANTINGS)
+    assert corpus.leaks("\n".join(stats)) == []
+    assert corpus.leaks(summary) == []
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "journal", *args, "--db", url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
+
+    outputs = {
+        "status": cli("status", "--recent", "1000"),
+        "export json": cli("export", "-o", str(tmp_path / "all.json")),
+        "export jsonl": cli("export", "-o", str(tmp_path / "all.jsonl")),
+    }
+    outputs["json file"] = (tmp_path / "all.json").read_text(encoding="utf-8")
+    outputs["jsonl file"] = (tmp_path / "all.jsonl").read_text(encoding="utf-8")
+    assert len(outputs["jsonl file"].splitlines()) > len(corpus.PLANTINGS)
+    assert "BTC/USDT" in outputs["json file"]  # ordinary fields stay readable in exports
+    for name, out in outputs.items():
+        assert corpus.leaks(out) == [], name
