@@ -185,8 +185,10 @@ class AlertDispatcher:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         engine: AlertEngine | None = None,
+        poll_interval: float = 0.5,
     ) -> None:
         self.engine = engine
+        self.poll_interval = poll_interval  # a safety net only: submits wake the worker
         self.sinks: list[Sink] = [as_sink(s) for s in sinks] or [LoggingSink()]
         self._emit = emit
         self.max_queue, self.retry_attempts, self.retry_wait = (
@@ -199,6 +201,7 @@ class AlertDispatcher:
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
+        self._waiting = True  # the worker waits for a signal (read without the lock on submit)
         self._idle_lock = threading.Lock()
         self._stop = False
         self._sent = self._failed = self._dropped = self._suppressed = 0
@@ -215,25 +218,45 @@ class AlertDispatcher:
         if len(self._q) >= self.max_queue or self._stop:
             self._dropped += 1
             return
-        with self._idle_lock:  # so the worker cannot mark itself idle between these two steps
-            self._q.append(alert)
-            self._idle.clear()
-        self._wake.set()
+        self._q.append(alert)
+        # Signal only a worker that is waiting: a busy one drains the queue before it waits
+        # (it re-checks the queue after saying it waits, so one of the two always sees the
+        # other). Setting an Event on every call was most of what a submit cost.
+        if self._waiting:
+            self._signal()
+
+    def _signal(self) -> None:
+        with self._idle_lock:
+            if self._waiting:
+                self._waiting = False
+                self._idle.clear()
+                self._wake.set()
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(0.5)
+            self._wake.wait(self.poll_interval)
             self._wake.clear()
-            while self._q:
-                event = self._q.popleft()
-                if event.kind == "alert":
-                    for sink in self.sinks:
-                        self._deliver(sink, event)
-                elif self.engine is not None:
-                    self._evaluate(event)
             with self._idle_lock:
-                if not self._q:
+                self._waiting = False
+                self._idle.clear()
+            while True:
+                while self._q:
+                    event = self._q.popleft()
+                    if event.kind == "alert":
+                        for sink in self.sinks:
+                            self._deliver(sink, event)
+                    elif self.engine is not None:
+                        self._evaluate(event)
+                with self._idle_lock:
+                    if self._q:
+                        continue
+                    self._waiting = True
                     self._idle.set()
+                if not self._q:  # re-check after saying so: a submit in between is seen
+                    break
+                with self._idle_lock:
+                    self._waiting = False
+                    self._idle.clear()
             if self._stop and not self._q:
                 return
 
@@ -295,10 +318,17 @@ class AlertDispatcher:
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued alert was handled; False on timeout."""
-        if not self._q and self._idle.is_set():
-            return True
-        self._wake.set()
-        return self._idle.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while not (self._idle.is_set() and not self._q):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self._wake.set()
+            if self._idle.is_set():  # a submit is about to wake the worker
+                time.sleep(0.001)
+            else:
+                self._idle.wait(min(left, 0.05))
+        return True
 
     def close(self, timeout: float = 5.0) -> bool:
         """Deliver what is queued (within ``timeout``) and stop the thread."""

@@ -208,3 +208,54 @@ def test_smtp_password_never_logged(
     d.close()
     assert d.stats().failed == 1
     assert "Pa55word-xyz" not in caplog.text + " ".join(e.to_json() for e in events)
+
+
+def test_concurrent_submits_and_flushes_deliver_every_alert_exactly_once() -> None:
+    got: list[str] = []
+    d = dispatcher([CallableSink(lambda a: got.append(a.message or ""))])
+    rounds, threads, per = 20, 4, 250
+
+    def produce(t: int, r: int) -> None:
+        for i in range(per):
+            d.submit(alert(r * 100_000 + t * 1_000 + i))
+
+    for r in range(rounds):
+        workers = [threading.Thread(target=produce, args=(t, r)) for t in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        # flush() returns only once everything submitted so far was delivered
+        assert d.flush(30)
+        assert len(got) == (r + 1) * threads * per
+    d.close()
+    assert len(set(got)) == len(got) == rounds * threads * per
+
+
+def test_a_submit_always_wakes_a_waiting_worker() -> None:
+    # The worker's poll is a safety net of one hour here: every delivery below comes from a
+    # wake-up by submit. A lost wake-up would leave alerts queued and the wait would time out.
+    total = 4 * 2_000
+    delivered = threading.Event()
+    got: list[int] = []
+
+    def sink(a: Event) -> None:
+        got.append(1)
+        if len(got) == total:
+            delivered.set()
+
+    d = dispatcher([CallableSink(sink)], poll_interval=3600.0)
+
+    def produce(t: int) -> None:
+        for i in range(2_000):
+            d.submit(alert(t * 10_000 + i))
+            if i % 97 == 0:
+                time.sleep(0.0005)  # let the worker drain and wait again, often
+
+    workers = [threading.Thread(target=produce, args=(t,)) for t in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert delivered.wait(30), f"{len(got)} of {total} delivered: a wake-up was lost"
+    d.close()
