@@ -144,5 +144,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
         console.print(
             render(replay_snapshot(store, mid), title=f"AS OF {iso(mid)[:19]} (during the outage)")
         )
-    console.print("Try: journal status --at 15m   |   journal info   |   journal migrate --status")
+    cmd = _command_as_typed()
+    db = f" --db {redact_url(url)}" if args.db else ""
+    console.print(
+        f"Try: {cmd} status --at 15m{db}   |   {cmd} info{db}   |   {cmd} export -o events.json{db}",
+        soft_wrap=True,
+    )
     return 0
+
+
+def _command_as_typed() -> str:
+    """How to run `journal` from here: the bare name when it is on PATH, else the venv's path."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("journal")
+    found = shutil.which("journal")
+    if found and Path(found).resolve() == script.resolve():
+        return "journal"
+    if script.exists():
+        try:
+            return str(script.relative_to(Path.cwd()))
+        except ValueError:
+            return str(script)
+    return f"{sys.executable} -m journal"
