@@ -40,23 +40,22 @@ raises is journaled as ``<unprintable Type>``, and giving up still raises `Retry
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import functools
 import inspect
 import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
-
-from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
-from tenacity import RetryError as TenacityRetryError
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from journal import runtime
 from journal.errors import CircuitBreakerError, RetryError
 from journal.events import Event, retry_event
 from journal.safetext import safe_str
+
+if TYPE_CHECKING:  # tenacity is loaded by the first failure: a success never needs it
+    from tenacity import RetryCallState
+    from tenacity import RetryError as TenacityRetryError
 
 F = TypeVar("F", bound=Callable[..., Any])
 P = ParamSpec("P")
@@ -85,6 +84,8 @@ def retry_after_of(exc: BaseException | None, now: float | None = None) -> float
     except (TypeError, ValueError):
         pass
     try:
+        import email.utils  # only for an HTTP-date Retry-After
+
         when = email.utils.parsedate_to_datetime(safe_str(value, 100))
     except (TypeError, ValueError, IndexError):
         return None
@@ -226,6 +227,8 @@ class _Run:
         return out
 
     def kwargs(self) -> dict[str, Any]:
+        from tenacity import retry_if_exception
+
         return {
             "stop": self.stop,
             "wait": self.wait,
@@ -266,7 +269,12 @@ def _make(
         label = name or _callable_name(fn)
         is_async = inspect.iscoroutinefunction(fn) if force_async is None else force_async
         if is_async:
-            asleep = _async_sleep(sleep or asyncio.sleep)
+            if sleep is not None:
+                asleep = _async_sleep(sleep)
+            else:
+                import asyncio
+
+                asleep = _async_sleep(asyncio.sleep)
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -277,6 +285,9 @@ def _make(
                     if not policy.retryable(exc):
                         raise
                     first: BaseException | None = exc
+                from tenacity import AsyncRetrying
+                from tenacity import RetryError as TenacityRetryError
+
                 run = _Run(policy, label, emit, tick, t0)
                 try:
                     async for attempt in AsyncRetrying(sleep=asleep, **run.kwargs()):
@@ -310,6 +321,9 @@ def _make(
                 if not policy.retryable(exc):
                     raise
                 first: BaseException | None = exc
+            from tenacity import RetryError as TenacityRetryError
+            from tenacity import Retrying
+
             run = _Run(policy, label, emit, tick, t0)
             try:
                 for attempt in Retrying(sleep=ssleep, **run.kwargs()):
