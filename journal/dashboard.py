@@ -304,7 +304,7 @@ def _writer_lines(snap: JournalSnapshot, writer: WriterLife | None) -> list[Rend
     )
     return [
         Text(
-            f"WRITER: {state}; outages: {w.outages}{last}; spool drains: {w.spool_drains}"
+            f"WRITER: {state}; outages: {w.outages}{last}\n  spool drains: {w.spool_drains}"
             f" ({w.drained_events} event(s)); events refused: {w.rejected_events};"
             f" events dropped: {w.dropped_events}; alert sink errors: {w.sink_errors}"
         )
