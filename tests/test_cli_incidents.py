@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from journal.cli_incidents import incident_id
+from journal.cli_incidents import _Tally, incident_id
 from tests.test_cli_status import at, build_journal, ok, one_line_error, run
 
 BREAKER = incident_id("breaker", "binance_ohlcv", at(60))
@@ -161,3 +161,10 @@ def test_bad_incidents_input_is_one_line(
     url = f"sqlite:///{tmp_path}/j.db"
     build_journal(url)
     one_line_error(run("incidents", "--db", url, *args, cwd=tmp_path), fragment)
+
+
+def test_peak_is_the_most_errors_within_any_60_seconds() -> None:
+    tally = _Tally(at(0), None)
+    for t in (0, 10, 59, 61, 62, 63, 121, 200):  # (0, 59] 3; [10, 63] 5 (10, 59, 61, 62, 63)
+        tally.add(at(t))
+    assert (tally.errors, tally.peak) == (8, 5)

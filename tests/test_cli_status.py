@@ -237,7 +237,7 @@ def test_interval_follows_events_appended_meanwhile(journal_url: str, tmp_path: 
     env = {k: v for k, v in os.environ.items() if k != "JOURNAL_DB_URL"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "journal", "status", "--db", journal_url, "--json",
-         "--interval", "0.2", "--iterations", "100000"],
+         "--interval", "0.2", "--iterations", "600"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -248,7 +248,8 @@ def test_interval_follows_events_appended_meanwhile(journal_url: str, tmp_path: 
             store.append(
                 [error_event("late_error", f"n{i}", ts=now_us() - 1000 + i) for i in range(2)]
             )
-        for line in proc.stdout:  # ends (and fails below) if the process dies
+        # ends, and fails below, when the process does (after 600 ticks: about 2 minutes)
+        for line in proc.stdout:
             data = json.loads(line)
             if data["errors"]["total"] == 18:
                 break
