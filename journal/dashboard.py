@@ -183,7 +183,10 @@ def render(
             if last is not None and snap.at is not None
             else "",
         )
-    parts.append(table if by_type and types > 0 else Text("ERROR TYPES: none listed"))
+    if not by_type:
+        parts.append(Text("ERROR TYPES: none"))
+    else:
+        parts.append(table if types > 0 else Text("ERROR TYPES: not listed (--top 0)"))
     hidden = len(by_type) - max(0, types)
     if hidden > 0 or snap.errors.untracked:
         more = [f"and {hidden:,} more type(s) tracked"] if hidden > 0 else []
