@@ -14,10 +14,9 @@ The ratio column is large / small; the target once replay starts from snapshots 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,22 +31,32 @@ ROOT = Path(__file__).resolve().parent.parent
 DAY_US = 86_400_000_000
 
 
+# A small launcher forks and execs the command and reports its wall time and peak RSS. Not
+# this script itself: on Linux a child's ru_maxrss starts from its parent's RSS at fork, and
+# this process holds the generated events.
+LAUNCH = """
+import json, os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    fd = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(fd, 1)
+    os.execv(sys.executable, [sys.executable, "-m", "journal", *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - t0
+print(json.dumps([os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss]), file=sys.stderr)
+"""
+
+
 def run_once(args: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one ``python -m journal`` process."""
-    t0 = time.perf_counter()
-    with open(os.devnull, "w") as devnull:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "journal", *args], stdout=devnull, stderr=subprocess.PIPE
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"journal {' '.join(args)} failed ({proc.returncode}): {err}")
-    if proc.stderr:
-        proc.stderr.close()
-    return wall, int(usage.ru_maxrss)
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCH, *args], capture_output=True, text=True, check=True
+    )
+    code, wall, rss = json.loads(done.stderr.strip().splitlines()[-1])
+    if code != 0:
+        raise SystemExit(f"journal {' '.join(args)} failed ({code}): {done.stderr}")
+    return float(wall), int(rss)
 
 
 def journal_for(n: int) -> tuple[str, str]:
