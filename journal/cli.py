@@ -18,6 +18,7 @@ from journal.errors import JournalError
 COMMAND_MODULES = (
     "journal.cli_migrate",
     "journal.cli_status",
+    "journal.cli_incidents",
     "journal.demo",
     "journal.cli_export",
 )

@@ -8,7 +8,8 @@ CRITICAL when any of:
 WARNING when any of:
 - a breaker is OPEN or HALF_OPEN (the seed's "1 circuit breaker(s) OPEN");
 - the 5-minute error rate is at or above 1 error/minute (the seed's KPI target: < 1/min);
-- a breaker with at least 20 calls is below 99% success (KPI: > 99%);
+- a breaker with at least 20 calls is below 99% success (KPI: > 99%) and failed within
+  the last 15 minutes (an old journal read as of now is not judged on its distant past);
 - an error burst is ongoing.
 Otherwise OK.
 """
@@ -26,6 +27,7 @@ CRITICAL_RATE_PER_MIN = 5.0
 WARNING_RATE_PER_MIN = 1.0
 SUCCESS_TARGET_PCT = 99.0
 MIN_CALLS_FOR_SUCCESS = 20
+SUCCESS_LOOKBACK_US = 15 * 60_000_000
 NAMED_BURSTS = 5  # a storm over thousands of types names the first few, then counts
 
 
@@ -61,7 +63,8 @@ def assess(
             f"error rate {rate5:.2f}/min over 5 min (target < {WARNING_RATE_PER_MIN:g}/min)"
         )
     for b in breakers.values():
-        if b.calls >= MIN_CALLS_FOR_SUCCESS and b.success_rate < SUCCESS_TARGET_PCT:
+        recent = b.last_failure is not None and at - b.last_failure <= SUCCESS_LOOKBACK_US
+        if recent and b.calls >= MIN_CALLS_FOR_SUCCESS and b.success_rate < SUCCESS_TARGET_PCT:
             warning.append(
                 f"{b.name} success rate {b.success_rate:.2f}% (target > {SUCCESS_TARGET_PCT:g}%)"
             )
