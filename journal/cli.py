@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "journal.cli_status",
     "journal.demo",
     "journal.cli_export",
+    "journal.cli_snapshot",
 )
 
 
