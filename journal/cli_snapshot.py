@@ -59,7 +59,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         snaps = Snapshots(store)
         if args.list:
             key = JournalState().projection_key()
-            rows = snaps.list()
+            rows = snaps.infos()
             if not rows:
                 print("no snapshots")
             for s in rows:

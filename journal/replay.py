@@ -86,7 +86,7 @@ def _has_snapshots(store: object) -> bool:
 def _replay_with_snapshots(
     store: Any, state: JournalState, until_us: int | None, batch_size: int, policy: SnapshotPolicy
 ) -> None:
-    from journal.snapshots import Checkpointer, Snapshots, load_nearest
+    from journal.snapshots import Checkpointer, Snapshots, load_nearest, log
 
     if policy.read:
         # the cut is inclusive here: events with ts < until, i.e. ts <= until - 1
@@ -95,13 +95,22 @@ def _replay_with_snapshots(
         )
         if found is not None:
             state.assign(found)
-    filters: dict[str, Any] = {"batch_size": batch_size}
-    if until_us is not None:
-        filters["until"] = until_us
-    if state.last_id is not None:
-        filters["after_id"] = state.last_id
-    folder = Checkpointer(Snapshots(store), state, policy, cut=until_us is not None)
-    folder.fold(store.read(**filters))
+    snaps = Snapshots(store)
+    after = state.last_id or 0
+    ranges: list[tuple[int, int | None]] = [(after, None)]
+    if until_us is not None and policy.read:
+        try:
+            ranges = snaps.ranges(state.projection_key(), after, until_us - 1)
+        except Exception as exc:  # read everything after the snapshot instead
+            log.warning("snapshot ranges not read: %s", exc)
+    folder = Checkpointer(snaps, state, policy, cut=until_us is not None)
+    for lo, hi in ranges:
+        filters: dict[str, Any] = {"batch_size": batch_size, "after_id": lo}
+        if hi is not None:
+            filters["before_id"] = hi + 1
+        if until_us is not None:
+            filters["until"] = until_us
+        folder.fold(store.read(**filters))
 
 
 def replay_snapshot(

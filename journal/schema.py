@@ -63,6 +63,10 @@ snapshots = Table(
     Column("last_event_id", BigInteger, nullable=False),
     # event_id of that last event: a journal rewritten since (ids reused) is detected
     Column("last_event_uuid", String(36), nullable=False),
+    # the events folded since the state this one was folded from: from_event_id < id <=
+    # last_event_id, and the oldest ts among them (lets a replay skip ranges after its cut)
+    Column("from_event_id", BigInteger, nullable=False),
+    Column("min_ts", BigInteger, nullable=False),
     # the newest ts among the events folded in (microseconds UTC)
     Column("at_ts", BigInteger, nullable=False),
     Column("events_seen", BigInteger, nullable=False),

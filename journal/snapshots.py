@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,7 +121,7 @@ class Snapshots:
     def _mapped(self, exc: Exception) -> Exception:
         return map_db_error(exc, self.store.url)
 
-    def list(self, key: str | None = None) -> list[SnapshotInfo]:
+    def infos(self, key: str | None = None) -> list[SnapshotInfo]:
         """Every snapshot (of ``key`` if given), oldest fold first."""
         q = select(*_INFO_COLUMNS).order_by(snapshots_table.c.last_event_id, snapshots_table.c.id)
         if key is not None:
@@ -132,8 +132,14 @@ class Snapshots:
         except SQLAlchemyError as exc:
             raise self._mapped(exc) from None
 
-    def write(self, state: JournalState, last: Event) -> SnapshotInfo | None:
-        """Store ``state`` (folded through ``last``, a stored event); None if one is there already."""
+    def write(
+        self, state: JournalState, last: Event, *, from_event_id: int, min_ts: int
+    ) -> SnapshotInfo | None:
+        """Store ``state`` (folded through ``last``, a stored event); None if one is there already.
+
+        ``min_ts``: the oldest ts among the events with ``from_event_id < id <= last.id``
+        (what lets a replay as of an earlier moment skip that id range).
+        """
         if last.id is None or state.last_id != last.id or state.newest_ts is None:
             raise ValueError("a snapshot needs a state folded from the store")
         key = state.projection_key()
@@ -143,6 +149,8 @@ class Snapshots:
             "projection_version": key,
             "last_event_id": last.id,
             "last_event_uuid": last.event_id,
+            "from_event_id": from_event_id,
+            "min_ts": min_ts,
             "at_ts": state.newest_ts,
             "events_seen": state.events_seen,
             "created_at": created_at,
@@ -224,6 +232,48 @@ class Snapshots:
         except SQLAlchemyError as exc:
             raise self._mapped(exc) from None
 
+    def ranges(self, key: str, after_id: int, at: int) -> list[tuple[int, int | None]]:
+        """The id ranges ``(after, through]`` (None: to the end) that can hold events with
+        ``id > after_id`` and ``ts <= at``, in order.
+
+        Every snapshot row knows the oldest ts of the id range it folded since its own base
+        (``from_event_id < id <= last_event_id``): a range whose oldest ts is after ``at``
+        holds no event a replay as of ``at`` folds, and is skipped. Beyond the newest
+        snapshot nothing is known: read to the end.
+        """
+        t = snapshots_table
+        q = (
+            select(t.c.from_event_id, t.c.last_event_id, t.c.last_event_uuid)
+            .where(
+                t.c.projection_version == key,
+                t.c.last_event_id > after_id,
+                t.c.min_ts > at,
+            )
+            .order_by(t.c.from_event_id)
+        )
+        e = events_table
+        try:
+            with self.store.engine.connect() as conn:
+                rows = conn.execute(q).all()
+                # a row is trusted only while its last event is still the one it folded
+                stored: dict[int, str] = {}
+                ids = sorted({r[1] for r in rows})
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i : i + 500]
+                    sel = select(e.c.id, e.c.event_id).where(e.c.id.in_(chunk))
+                    stored.update((int(k), str(v)) for k, v in conn.execute(sel))
+        except SQLAlchemyError as exc:
+            raise self._mapped(exc) from None
+        skips = [(max(f, after_id), last) for f, last, uuid in rows if stored.get(last) == uuid]
+        out: list[tuple[int, int | None]] = []
+        pos = after_id  # everything through pos is read or skipped
+        for start, end in skips:  # by start: merge the skipped ranges as we go
+            if start > pos:
+                out.append((pos, start))
+            pos = max(pos, end)
+        out.append((pos, None))
+        return out
+
     def prefix_intact(self, after_id: int, through_id: int, folded: int) -> bool:
         """Were all the events with ``after_id < id <= through_id`` folded (``folded`` of them)?"""
         e = events_table
@@ -252,13 +302,18 @@ class Checkpointer:
         self.state = state
         self.policy = policy
         self.cut = cut  # the read filters on ts: check the prefix before writing
+        self.written: list[SnapshotInfo] = []
+        self.enabled = policy.write
+        self._base(None)
+
+    def _base(self, min_ts: int | None) -> None:
+        state = self.state
         self.base_id = state.last_id or 0
         self.base_events = state.events_seen
         self.base_ts = state.newest_ts
-        self.written: list[SnapshotInfo] = []
-        self.enabled = policy.write
+        self.min_ts = min_ts  # oldest ts folded since the base (None: none yet)
 
-    def fold(self, events: Iterator[Event]) -> Event | None:
+    def fold(self, events: Iterable[Event]) -> Event | None:
         """Fold ``events``; returns the last one folded."""
         state = self.state
         apply = state.apply
@@ -271,38 +326,46 @@ class Checkpointer:
         every, every_us, min_events = policy.every_events, policy.every_us, policy.min_events
         events = iter(events)
         base_ts = self.base_ts
+        lo = self.min_ts
         for last in events:
             apply(last)
+            ts = last.ts
+            if lo is None or ts < lo:
+                lo = ts
             if base_ts is None:  # from the start: event time counts from the first event
-                base_ts = self.base_ts = last.ts
+                base_ts = self.base_ts = ts
             since = state.events_seen - self.base_events
             if since >= every or (
                 since >= min_events and (state.newest_ts or 0) - base_ts >= every_us
             ):
+                self.min_ts = lo
                 self.checkpoint(last)
-                base_ts = self.base_ts
+                base_ts, lo = self.base_ts, self.min_ts
                 if not self.enabled:
                     for last in events:  # the rest folds without checks
                         apply(last)
                     return last
+        self.min_ts = lo
         return last
 
-    def checkpoint(self, last: Event) -> SnapshotInfo | None:
+    def checkpoint(self, last: Event, *, raise_errors: bool = False) -> SnapshotInfo | None:
         """Write a snapshot of the state now (folded through ``last``), if it is a whole prefix."""
         state = self.state
         folded = state.events_seen - self.base_events
+        if folded == 0 or self.min_ts is None or last.id is None:
+            return None
         try:
-            if self.cut and not self.snapshots.prefix_intact(self.base_id, last.id or 0, folded):
+            if self.cut and not self.snapshots.prefix_intact(self.base_id, last.id, folded):
                 self.enabled = False  # an event was filtered out: no later state is a prefix
                 return None
-            info = self.snapshots.write(state, last)
+            info = self.snapshots.write(state, last, from_event_id=self.base_id, min_ts=self.min_ts)
         except Exception as exc:  # never fail the replay for a checkpoint
+            if raise_errors:
+                raise
             log.warning("snapshot not written: %s", _short(exc))
             self.enabled = False
             return None
-        self.base_id = last.id or 0
-        self.base_events = state.events_seen
-        self.base_ts = state.newest_ts
+        self._base(None)
         if info is not None:
             self.written.append(info)
         return info
@@ -329,7 +392,7 @@ def snapshot_now(
         return state, None, 0
     if folder.written and folder.written[-1].last_event_id == last.id:
         return state, folder.written[-1], folded
-    return state, snaps.write(state, last), folded
+    return state, folder.checkpoint(last, raise_errors=True), folded
 
 
 def load_nearest(store: EventStore, key: str, at: int | None) -> JournalState | None:

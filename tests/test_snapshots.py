@@ -112,7 +112,7 @@ def test_replay_from_a_snapshot_equals_a_full_replay(
     replay(store, until=mid, snapshots=OFTEN)
     # ...and a full one writes them all along
     assert norm(replay(store, snapshots=OFTEN).snapshot()) == norm(live(events).snapshot())
-    written = Snapshots(store).list()
+    written = Snapshots(store).infos()
     assert len(written) >= len(events) // 4 - 1
     for cut in cuts:
         at = events[min(cut, len(events) - 1)].ts + cut % 3 if events else T0
@@ -136,11 +136,11 @@ def test_a_replay_cut_before_a_late_event_writes_snapshots_only_of_whole_prefixe
     _store_with(store, [error_event(f"t{i}", "m", ts=t) for i, t in enumerate(ts)])
     every = SnapshotPolicy(write=True, every_events=1, min_events=1)
     replay(store, until=T0 + 50 * S, snapshots=every)
-    rows = Snapshots(store).list()
+    rows = Snapshots(store).infos()
     assert [r.last_event_id for r in rows] == [1, 2]
     assert [r.at_ts for r in rows] == [T0, T0 + S]
     replay(store, snapshots=every)  # the full replay starts from id 2 and writes the rest
-    rows = Snapshots(store).list()
+    rows = Snapshots(store).infos()
     assert [r.last_event_id for r in rows] == [1, 2, 3, 4, 5, 6]
     # at_ts is the newest ts folded, not the last event's: id 4's snapshot holds id 3
     assert [r.at_ts for r in rows][2:] == [T0 + 100 * S] * 4
@@ -168,7 +168,7 @@ def _bogus_state(store: EventStore, n: int) -> bytes:
 def test_a_snapshot_of_another_projection_version_is_ignored(store: EventStore) -> None:
     _store_with(store, [error_event("t", "m", ts=T0 + i * S) for i in range(10)])
     replay(store, snapshots=SnapshotPolicy(write=True, every_events=5, min_events=5))
-    assert [r.last_event_id for r in Snapshots(store).list()] == [5, 10]
+    assert [r.last_event_id for r in Snapshots(store).infos()] == [5, 10]
     _tamper(store, 10, state=_bogus_state(store, 10))
     # with the current key the doctored state is trusted (so the check below can fail)...
     assert replay(store).total == 999_999
@@ -188,10 +188,10 @@ def test_snapshots_of_an_older_projection_code_are_rebuilt_under_the_new_version
     monkeypatch.setattr(projections, "PROJECTION_VERSION", projections.PROJECTION_VERSION + 1)
     new_key = JournalState().projection_key()
     assert replay(store, snapshots=policy).total == 10
-    keys = [(r.projection_version, r.last_event_id) for r in Snapshots(store).list()]
+    keys = [(r.projection_version, r.last_event_id) for r in Snapshots(store).infos()]
     assert keys == [(old_key, 5), (new_key, 5), (old_key, 10), (new_key, 10)]
     assert Snapshots(store).prune() == 2
-    assert {r.projection_version for r in Snapshots(store).list()} == {new_key}
+    assert {r.projection_version for r in Snapshots(store).infos()} == {new_key}
 
 
 def test_a_corrupt_snapshot_is_ignored_with_a_warning(
@@ -247,7 +247,7 @@ def test_journal_snapshot_writes_lists_and_prunes(
     assert [line.split()[2] for line in lines] == ["7", "9"]
     assert cli.main(["snapshot", "--db", url, "--prune-older", "2027-01-15T08:00:08Z"]) == 0
     assert "deleted 1 snapshot(s)" in capsys.readouterr().out
-    assert [r.last_event_id for r in Snapshots(store).list()] == [9]
+    assert [r.last_event_id for r in Snapshots(store).infos()] == [9]
 
 
 def test_journal_snapshot_rejects_a_bad_time(
@@ -257,3 +257,17 @@ def test_journal_snapshot_rejects_a_bad_time(
         cli.main(["snapshot", "--db", f"sqlite:///{tmp_path}/j.db", "--prune-older", "soon"]) == 2
     )
     assert "--prune-older" in capsys.readouterr().err
+
+
+def test_ranges_of_a_rewritten_journal_are_not_skipped(store: EventStore) -> None:
+    _store_with(store, [error_event("t", "m", ts=T0 + i * S) for i in range(10)])
+    replay(store, snapshots=SnapshotPolicy(write=True, every_events=5, min_events=5))
+    # the snapshot at id 10 says ids 6..10 hold nothing older than T0 + 5 s...
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM events WHERE id > 5"))
+    # ...until they are rewritten (SQLite reuses the ids) with older events
+    _store_with(store, [error_event("u", "m", ts=T0 + S // 2 + i) for i in range(5)])
+    at = T0 + 4 * S + S // 2
+    got = replay_snapshot(store, at)
+    assert norm(got) == norm(replay_snapshot(store, at, snapshots=NO_SNAPSHOTS))
+    assert got.errors.total == 10

@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("projection_version", sa.String(64), nullable=False),
         sa.Column("last_event_id", sa.BigInteger(), nullable=False),
         sa.Column("last_event_uuid", sa.String(36), nullable=False),
+        sa.Column("from_event_id", sa.BigInteger(), nullable=False),
+        sa.Column("min_ts", sa.BigInteger(), nullable=False),
         sa.Column("at_ts", sa.BigInteger(), nullable=False),
         sa.Column("events_seen", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
