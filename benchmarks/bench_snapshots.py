@@ -24,9 +24,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import table
 from bench_replay import load
+from sqlalchemy import text
 
 from journal.replay import replay, replay_snapshot
-from journal.snapshots import NO_SNAPSHOTS, Snapshots, snapshot_now
+from journal.snapshots import (
+    NO_SNAPSHOTS,
+    SNAPSHOT_EVERY_EVENTS,
+    SNAPSHOT_MIN_EVENTS,
+    SnapshotPolicy,
+    Snapshots,
+    snapshot_now,
+)
 from journal.store import EventStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +66,14 @@ def timed_replays(url: str, ats: list[int], *, snapshots: bool) -> list[float]:
     return out
 
 
+def peak_rss_kib() -> int:
+    """This process's peak RSS (VmHWM: unlike ru_maxrss, not inherited from the parent at spawn)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def rss_child(url: str, at: int, mode: str) -> None:
     """Child mode: one replay as of ``at``; print peak RSS in KiB."""
     with EventStore(url) as store:
@@ -67,7 +83,7 @@ def rss_child(url: str, at: int, mode: str) -> None:
             replay_snapshot(store, at, snapshots=NO_SNAPSHOTS)
         else:
             replay(store, snapshots=NO_SNAPSHOTS)
-    print(json.dumps({"maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    print(json.dumps({"maxrss_kib": peak_rss_kib()}))
 
 
 def measure_rss(url: str, at: int, mode: str) -> int:
@@ -86,6 +102,12 @@ def main() -> None:
     ap.add_argument("--small", type=int, default=10_000)
     ap.add_argument("--moments", type=int, default=15)
     ap.add_argument("--full-moments", type=int, default=3, help="full replays timed on the big one")
+    ap.add_argument(
+        "--every",
+        type=int,
+        default=SNAPSHOT_EVERY_EVENTS,
+        help="snapshot every N events (the default policy's; event-time trigger unchanged)",
+    )
     ap.add_argument("--rss-child")
     ap.add_argument("--at", type=int, default=0)
     ap.add_argument("--mode", default="snap")
@@ -94,6 +116,9 @@ def main() -> None:
         rss_child(args.rss_child, args.at, args.mode)
         return
 
+    policy = SnapshotPolicy(
+        write=True, every_events=args.every, min_events=min(args.every, SNAPSHOT_MIN_EVENTS)
+    )
     bench = ROOT / ".bench"
     bench.mkdir(exist_ok=True)
     urls = {}
@@ -101,8 +126,10 @@ def main() -> None:
         url = f"sqlite:///{bench / f'snapshots_{n}.db'}"
         load(url, n)
         with EventStore(url) as store:
+            with store.engine.begin() as conn:  # a clean slate: this run's policy only
+                conn.execute(text("DELETE FROM snapshots"))
             t0 = time.perf_counter()
-            _, _, folded = snapshot_now(store)
+            _, _, folded = snapshot_now(store, policy)
             took = time.perf_counter() - t0
             snaps = Snapshots(store).infos()
         size = sum(s.bytes for s in snaps)
@@ -141,8 +168,9 @@ def main() -> None:
             ]
         )
     print(
-        f"### replay_snapshot at a random past moment (SQLite; {args.moments} moments, "
-        f"full replay at {args.full_moments} on the big journal)\n"
+        f"### replay_snapshot at a random past moment (SQLite; snapshots every {args.every:,} "
+        f"events or hour of event time; {args.moments} moments, full replay at "
+        f"{args.full_moments} on the big journal)\n"
     )
     print(
         table(

@@ -16,12 +16,20 @@ therefore folds exactly the full replay's events in the full replay's order. Rep
 ``at`` uses, of the snapshots with its projection key and ``at_ts <= at``, the one with the
 largest ``last_event_id``; a snapshot with ``at_ts > at`` is never used for ``at``.
 
+**Skipping what lies after the cut.** The events after the snapshot with ``ts <= at`` can
+sit anywhere up to the end of the journal (a late event), so a plain read would scan to the
+end. Each row also records ``from_event_id`` (the state it was folded from) and ``min_ts``,
+the oldest ``ts`` among the events ``from_event_id < id <= last_event_id``: a range whose
+``min_ts > at`` holds no event of the replay and is not read (`Snapshots.ranges`); a range
+is only skipped while the event at its ``last_event_id`` is still the one it folded. So a
+replay as of ``at`` reads the ranges around ``at`` and the tail after the newest snapshot.
+
 - A snapshot of another projection key (other code, other bounds) is never loaded: the
   state is rebuilt by folding, and new snapshots are written under the current key.
 - A snapshot that fails to decompress, decode or rebuild is skipped with a warning (the next
   older one is tried); so is one whose ``last_event_uuid`` is no longer the ``event_id`` at
   ``last_event_id`` (the journal was rewritten, ids reused).
-- Writing: during a replay with ``SnapshotPolicy(write=True)`` (the CLI's default), every
+- Writing: during a replay with ``SnapshotPolicy(write=True)`` (`CLI_POLICY`), every
   ``every_events`` events folded, or ``every_us`` of event time with at least ``min_events``
   folded, since the last snapshot; only while the fold is a whole id prefix (a replay cut at
   ``until`` checks that no event was filtered out so far, with one count on the id range).
@@ -52,7 +60,7 @@ from journal.store import EventStore, map_db_error
 log = library_logger("journal.snapshots")
 
 MINUTE_US = 60_000_000
-SNAPSHOT_EVERY_EVENTS = 10_000
+SNAPSHOT_EVERY_EVENTS = 5_000
 SNAPSHOT_EVERY_US = 60 * MINUTE_US
 SNAPSHOT_MIN_EVENTS = 2_500
 _CANDIDATES = 8  # snapshots tried, newest first, before folding from the start
