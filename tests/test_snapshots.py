@@ -271,3 +271,21 @@ def test_ranges_of_a_rewritten_journal_are_not_skipped(store: EventStore) -> Non
     got = replay_snapshot(store, at)
     assert norm(got) == norm(replay_snapshot(store, at, snapshots=NO_SNAPSHOTS))
     assert got.errors.total == 10
+
+
+def test_a_library_replay_writes_nothing_and_a_broken_snapshot_table_hurts_no_replay(
+    store: EventStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = _store_with(store, [error_event("t", "m", ts=T0 + i * S) for i in range(12)])
+    replay(store)
+    replay_snapshot(store, T0 + 5 * S)
+    assert Snapshots(store).infos() == []
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE snapshots"))
+    every = SnapshotPolicy(write=True, every_events=3, min_events=3)
+    with caplog.at_level(logging.WARNING, logger="journal.snapshots"):
+        assert replay(store, snapshots=every).total == 12
+        assert replay_snapshot(store, T0 + 5 * S, snapshots=every).errors.total == 6
+    assert norm(replay(store).snapshot()) == norm(live(events).snapshot())
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert "snapshots not read" in warned and "snapshot not written" in warned
