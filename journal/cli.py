@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "journal.cli_incidents",
     "journal.demo",
     "journal.cli_export",
+    "journal.cli_snapshot",
 )
 
 

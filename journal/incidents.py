@@ -33,6 +33,7 @@ from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Any
 
 BURST_THRESHOLD = 10
 BURST_WINDOW_US = 5 * 60_000_000
@@ -122,6 +123,10 @@ class IncidentsCapture:
 _ORDER = attrgetter("start", "kind", "key")
 
 
+def _incident_fields(i: Incident) -> tuple[Any, ...]:
+    return (i.kind, i.key, i.start, i.end, i.duration_us, i.opens, i.errors)
+
+
 class _Open:
     __slots__ = ("bucket", "due", "errors", "key", "kind", "now", "opens", "ring", "start")
 
@@ -157,6 +162,19 @@ class _Open:
 
 
 _EMPTY = array("i")
+
+
+def _open_to_state(o: _Open) -> list[Any]:
+    return [o.kind, o.key, o.start, o.opens, o.errors, o.ring.tolist(), o.bucket, o.now, o.due]
+
+
+def _open_from_state(data: list[Any]) -> _Open:
+    kind, key, start, opens, errors, ring, bucket, now, due = data
+    o = _Open(str(kind), str(key), int(start))
+    o.opens, o.errors = int(opens), int(errors)
+    o.ring = array("i", ring) if ring else _EMPTY
+    o.bucket, o.now, o.due = int(bucket), int(now), int(due)
+    return o
 
 
 class _Track:
@@ -312,6 +330,48 @@ class IncidentTracker:
     def _schedule(self, etype: str, burst: _Open, when: int) -> None:
         burst.due = when
         heapq.heappush(self._due, (when, etype))
+
+    # ------------------------------------------------------------ serialising
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-ready state: everything the fold holds, so `from_state` folds on identically."""
+        return {
+            "bounds": [self.threshold, self.window_us, self.max_types],
+            "closed": [list(_incident_fields(i)) for i in self.closed],
+            "open_breakers": [[k, _open_to_state(o)] for k, o in self.open_breakers.items()],
+            "open_bursts": [[k, list(v)] for k, v in self.open_bursts.items()],
+            "tracks": [
+                [k, t.last.tolist(), None if t.burst is None else _open_to_state(t.burst)]
+                for k, t in self.tracks.items()
+            ],
+            "untracked_errors": self.untracked_errors,
+            "sweep_at": self._sweep_at,
+            "due": [list(d) for d in self._due],  # a heap as a list stays a heap
+            "sum": dict(self._sum),
+            "n": dict(self._n),
+        }
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> IncidentTracker:
+        """The tracker `to_state` described."""
+        threshold, window_us, max_types = data["bounds"]
+        out = cls(int(threshold), int(window_us), int(max_types))
+        out.closed.extend(Incident(*i) for i in data["closed"])
+        out.open_breakers = {str(k): _open_from_state(o) for k, o in data["open_breakers"]}
+        out.open_bursts = {
+            str(k): (int(a), int(b), int(c), int(d)) for k, (a, b, c, d) in data["open_bursts"]
+        }
+        for k, last, burst in data["tracks"]:
+            track = _Track()
+            track.last = array("q", last)
+            track.burst = None if burst is None else _open_from_state(burst)
+            out.tracks[str(k)] = track
+        out.untracked_errors = int(data["untracked_errors"])
+        out._sweep_at = int(data["sweep_at"])
+        out._due = [(int(when), str(etype)) for when, etype in data["due"]]
+        out._sum = {str(k): int(v) for k, v in data["sum"].items()}
+        out._n = {str(k): int(v) for k, v in data["n"].items()}
+        return out
 
     # ------------------------------------------------------------ reading
 

@@ -33,6 +33,12 @@ Definitions (all on event time):
   other ``journal`` events (store outages, spool drains, sink errors, resets) are counted,
   and the last store outage is kept with its duration.
 
+Serialising: `JournalState.to_state` gives a JSON-ready dict of everything the fold holds
+(bounded, like the state) and `JournalState.from_state` rebuilds a state that folds on
+exactly as the original would; `JournalState.projection_key` names the code and bounds that
+made it (`PROJECTION_VERSION` plus a hash of the bounds), so a snapshot is only ever loaded
+into a state of the same key (see `journal.snapshots`).
+
 Reading is split so the live journal holds its fold lock only briefly: `JournalState.capture`
 copies the bounded state needed as of ``at`` (O(live types) with small constants), and
 `SnapshotParts.build` sorts and assembles the `JournalSnapshot` outside the lock.
@@ -40,6 +46,7 @@ copies the bounded state needed as of ``at`` (O(live types) with small constants
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter, OrderedDict, deque
 from collections.abc import Mapping
@@ -59,6 +66,9 @@ RECENT_ERRORS = 1000
 RECENT_ALERTS = 100
 MAX_LIVE_TYPES = 1000
 MAX_DISTINCT_TYPES = 100_000
+# Bump whenever the folding code (here, `journal.incidents`, `journal.rolling`) or the
+# `to_state` layout changes: snapshots written by other code are then ignored and rebuilt.
+PROJECTION_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +214,22 @@ class _CappedCounts:
         else:
             counts[key] = n + 1
             counts.move_to_end(key)
+
+
+def _capped_to_state(c: _CappedCounts) -> list[Any]:
+    return [c.cap, list(c.counts.items()), c.evicted, c.evicted_keys]
+
+
+def _capped_from_state(data: list[Any]) -> _CappedCounts:
+    cap, counts, evicted, evicted_keys = data
+    out = _CappedCounts(int(cap))
+    out.counts.update((str(k), int(v)) for k, v in counts)
+    out.evicted, out.evicted_keys = int(evicted), int(evicted_keys)
+    return out
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _by_count(items: Mapping[str, int]) -> dict[str, int]:
@@ -448,6 +474,134 @@ class JournalState:
             if b.last_failure is None or ts > b.last_failure:
                 b.last_failure = ts
         self.incidents.breaker(e.name, to, ts)
+
+    # ------------------------------------------------------------ serialising
+
+    def bounds(self) -> dict[str, int]:
+        """Every bound that shapes the fold (two states with equal bounds fold alike)."""
+        inc = self.incidents
+        return {
+            "max_live_types": self.max_live_types,
+            "max_distinct_types": self.max_distinct_types,
+            "max_burst_types": inc.max_types,
+            "burst_threshold": inc.threshold,
+            "burst_window_us": inc.window_us,
+            "max_incidents": inc.closed.maxlen or 0,
+            "recent_errors": RECENT_ERRORS,
+            "recent_alerts": RECENT_ALERTS,
+            "rate_horizon_s": RATE_HORIZON_S,
+            "critical_lookback_s": CRITICAL_LOOKBACK_S,
+        }
+
+    def projection_key(self) -> str:
+        """``p<PROJECTION_VERSION>-<hash of the bounds>``: what a snapshot must match to be used."""
+        digest = hashlib.sha256(json.dumps(self.bounds(), sort_keys=True).encode()).hexdigest()
+        return f"p{PROJECTION_VERSION}-{digest[:12]}"
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-ready state: everything the fold holds (`from_state` folds on identically)."""
+        return {
+            "version": PROJECTION_VERSION,
+            "bounds": self.bounds(),
+            "events_seen": self.events_seen,
+            "newest_ts": self.newest_ts,
+            "last_id": self.last_id,
+            "cleared_at": self.cleared_at,
+            "total": self.total,
+            "by_severity": list(self.by_severity.items()),
+            "types": [
+                [t, s.count, s.first_seen, s.last_seen, s.per_second.to_state()]
+                for t, s in self.types.items()
+            ],
+            "names": _capped_to_state(self.names),
+            "untracked": self.untracked,
+            "evicted_types": self.evicted_types,
+            "seen_types": sorted(self.seen_types),
+            "diversity_exact": self.diversity_exact,
+            "per_second": self.per_second.to_state(),
+            "critical": self.critical.to_state(),
+            "recent_errors": [list(e) for e in self.recent_errors],
+            "alerts_total": self.alerts_total,
+            "alerts_by_rule": list(self.alerts_by_rule.items()),
+            "alerts_by_key": _capped_to_state(self.alerts_by_key),
+            "recent_alerts": [list(e) for e in self.recent_alerts],
+            "breakers": [
+                [
+                    n,
+                    b.state,
+                    b.since,
+                    b.calls,
+                    b.successes,
+                    b.failures,
+                    b.rejected,
+                    b.opens,
+                    b.last_failure,
+                ]
+                for n, b in self.breakers.items()
+            ],
+            "incidents": self.incidents.to_state(),
+            "journal_counts": list(self.journal_counts.items()),
+            "last_outage_start": self.last_outage_start,
+            "last_outage_seconds": self.last_outage_seconds,
+        }
+
+    @classmethod
+    def from_state(cls, data: Mapping[str, Any]) -> JournalState:
+        """The state `to_state` described; ValueError if it was made by other projection code."""
+        if data.get("version") != PROJECTION_VERSION:
+            raise ValueError(
+                f"state of projection version {data.get('version')!r}, not {PROJECTION_VERSION}"
+            )
+        b = data["bounds"]
+        out = cls(
+            max_live_types=int(b["max_live_types"]),
+            max_distinct_types=int(b["max_distinct_types"]),
+            max_burst_types=int(b["max_burst_types"]),
+        )
+        out.incidents = IncidentTracker.from_state(data["incidents"])
+        if out.bounds() != b:
+            raise ValueError("state made with other bounds than this code has")
+        out.events_seen = int(data["events_seen"])
+        out.newest_ts = _opt_int(data["newest_ts"])
+        out.last_id = _opt_int(data["last_id"])
+        out.cleared_at = _opt_int(data["cleared_at"])
+        out.total = int(data["total"])
+        out.by_severity = Counter({str(k): int(v) for k, v in data["by_severity"]})
+        for t, count, first, last, per_second in data["types"]:
+            stats = _TypeStats(int(first))
+            stats.count, stats.last_seen = int(count), int(last)
+            stats.per_second = SecondCounts.from_state(per_second)
+            out.types[str(t)] = stats
+        out.names = _capped_from_state(data["names"])
+        out.untracked = int(data["untracked"])
+        out.evicted_types = int(data["evicted_types"])
+        out.seen_types = {str(t) for t in data["seen_types"]}
+        out.diversity_exact = bool(data["diversity_exact"])
+        out.per_second = SecondCounts.from_state(data["per_second"])
+        out.critical = SecondCounts.from_state(data["critical"])
+        out.recent_errors.extend(Event(*e) for e in data["recent_errors"])
+        out.alerts_total = int(data["alerts_total"])
+        out.alerts_by_rule = Counter({str(k): int(v) for k, v in data["alerts_by_rule"]})
+        out.alerts_by_key = _capped_from_state(data["alerts_by_key"])
+        out.recent_alerts.extend(Event(*e) for e in data["recent_alerts"])
+        for n, state, since, calls, ok, bad, rejected, opens, last_failure in data["breakers"]:
+            br = out.breakers[str(n)] = _Breaker()
+            br.state, br.since = str(state), _opt_int(since)
+            br.calls, br.successes, br.failures = int(calls), int(ok), int(bad)
+            br.rejected, br.opens, br.last_failure = (
+                int(rejected),
+                int(opens),
+                _opt_int(last_failure),
+            )
+        out.journal_counts = Counter({str(k): int(v) for k, v in data["journal_counts"]})
+        out.last_outage_start = _opt_int(data["last_outage_start"])
+        seconds = data["last_outage_seconds"]
+        out.last_outage_seconds = None if seconds is None else float(seconds)
+        return out
+
+    def assign(self, other: JournalState) -> None:
+        """Become ``other`` (takes its containers: do not use ``other`` afterwards)."""
+        vars(self).update(vars(other))
 
     # ------------------------------------------------------------ reading
 

@@ -99,6 +99,27 @@ class SecondCounts:
             return 0
         return self._cum_at(at_sec) - self._cum_at(at_sec - window_s)
 
+    def to_state(self) -> list[object]:
+        """JSON-ready state: [horizon, base, live seconds, their cumulative counts].
+
+        Only the live pairs are kept: expired ones are never read again, and where the
+        arrays are compacted changes no count.
+        """
+        lo = self._lo
+        return [self.horizon_s, self._base, self._secs[lo:].tolist(), self._cum[lo:].tolist()]
+
+    @classmethod
+    def from_state(cls, data: list[object]) -> SecondCounts:
+        """The series `to_state` described (counts on exactly as the original would)."""
+        horizon, base, secs, cum = data
+        assert isinstance(horizon, int) and isinstance(base, int)
+        assert isinstance(secs, list) and isinstance(cum, list) and len(secs) == len(cum)
+        out = cls(horizon)
+        out._base = base
+        out._secs = array("q", secs)
+        out._cum = array("q", cum)
+        return out
+
     def counts(self, at_sec: int, windows_s: tuple[int, ...]) -> tuple[int, ...]:
         """`count` for each window (seconds), sharing the search for ``at_sec``."""
         secs = self._secs

@@ -46,10 +46,11 @@ def test_migrate_status_info_round(tmp_path: Path) -> None:
     assert not (tmp_path / "journal.db").exists()  # status creates nothing
     up = run("migrate", cwd=tmp_path)
     assert (
-        up.returncode == 0 and "upgraded sqlite:///journal.db: (none) -> 0001_events" in up.stdout
+        up.returncode == 0
+        and "upgraded sqlite:///journal.db: (none) -> 0002_snapshots" in up.stdout
     )
     again = run("migrate", cwd=tmp_path)
-    assert "already at head 0001_events" in again.stdout
+    assert "already at head 0002_snapshots" in again.stdout
     with EventStore(f"sqlite:///{tmp_path}/journal.db") as store:
         store.append(
             [error_event("api_error", "x", ts=1_800_000_000_000_000 + i) for i in range(3)]
@@ -185,12 +186,22 @@ def test_downgrade_that_drops_events_needs_yes(tmp_path: Path) -> None:
         assert store.count() == 2500  # untouched
     done = run("migrate", "--db", db, "--downgrade", "base", "--yes", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "downgraded sqlite:///" in done.stdout and "0001_events -> (none)" in done.stdout
+    assert "downgraded sqlite:///" in done.stdout and "0002_snapshots -> (none)" in done.stdout
+
+
+def test_dropping_only_the_snapshots_needs_no_yes(tmp_path: Path) -> None:
+    db = _migrated_with_events(tmp_path, 3)
+    done = run("migrate", "--db", db, "--downgrade", "-1", cwd=tmp_path)
+    assert done.returncode == 0 and "0002_snapshots -> 0001_events" in done.stdout, done.stderr
+    refused = run("migrate", "--db", db, "--downgrade", "base", cwd=tmp_path)
+    assert_one_line_error(refused, "3 journaled event(s) would be lost; add --yes")
 
 
 def test_downgrade_of_an_empty_journal_needs_no_yes(tmp_path: Path) -> None:
     db = _migrated_with_events(tmp_path, 0)
     done = run("migrate", "--db", db, "--downgrade", "-1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = run("migrate", "--db", db, "--downgrade", "base", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     again = run("migrate", "--db", db, "--downgrade", "base", cwd=tmp_path)
     assert again.returncode == 0 and "nothing to downgrade" in again.stdout
