@@ -237,15 +237,16 @@ def collect(
 ) -> Report:
     """Replay the journal up to ``until`` and list the incidents overlapping the range."""
     from journal.replay import replay
+    from journal.snapshots import CLI_POLICY
 
     span = store.span()
     lo = since if since is not None else (span[0] if span else until)
     if since is not None:
-        state = replay(store, until=since)  # the state as the range begins
+        state = replay(store, until=since, snapshots=CLI_POLICY)  # the state as the range begins
         before = state.snapshot(since).breakers
         replay(store, since=since, until=until + 1, state=state)
     else:
-        state = replay(store, until=until + 1)
+        state = replay(store, until=until + 1, snapshots=CLI_POLICY)
         before = {}
     snap = state.snapshot(until)
     found: list[tuple[str, str, int, int | None, int]] = [
@@ -441,6 +442,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def _timeline(store: EventStore, row: Row, until: int, limit: int) -> dict[str, Any]:
     from journal.events import iso
     from journal.replay import replay_snapshot
+    from journal.snapshots import CLI_POLICY
 
     end = until if row.end is None else row.end
     filters: dict[str, Any] = {"since": row.start, "until": end + 1}
@@ -465,8 +467,8 @@ def _timeline(store: EventStore, row: Row, until: int, limit: int) -> dict[str, 
             )
         else:
             more += 1
-    before = replay_snapshot(store, row.start - 1).breakers
-    after = replay_snapshot(store, end).breakers
+    before = replay_snapshot(store, row.start - 1, snapshots=CLI_POLICY).breakers
+    after = replay_snapshot(store, end, snapshots=CLI_POLICY).breakers
     return {
         "schema_version": SCHEMA_VERSION,
         "incident": row.to_dict(),

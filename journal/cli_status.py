@@ -134,8 +134,10 @@ def _initial(
     """Replay up to ``at`` (everything by default), and fold the writers' ``journal`` events."""
     from journal.dashboard import WriterFold
     from journal.replay import replay
+    from journal.snapshots import CLI_POLICY
 
-    state = replay(store, until=None if at is None else at + 1, since=since)
+    # Start from the nearest snapshot and leave checkpoints behind for the next run.
+    state = replay(store, until=None if at is None else at + 1, since=since, snapshots=CLI_POLICY)
     writer = WriterFold()
     before = None if state.last_id is None else state.last_id + 1
     for e in store.read(

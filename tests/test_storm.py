@@ -53,6 +53,9 @@ def test_storm_over_ten_thousand_types_is_bounded_stored_once_and_equals_replay(
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path}/storm.db"
+    # Breakers other tests left in this process may flush a tally into this journal: the storm
+    # itself makes none.
+    breakers_before = len(journal.get_circuit_breaker_manager().breakers())
     j = journal.configure(
         url,
         source="storm:1",
@@ -84,7 +87,7 @@ def test_storm_over_ten_thousand_types_is_bounded_stored_once_and_equals_replay(
             stop.set()
             reader.join()
         assert journal.flush(120)
-        check(j, failures, polls)
+        check(j, failures, polls, breakers_before)
     finally:
         journal.shutdown(30)
 
@@ -99,7 +102,12 @@ def record_storm() -> None:
         )
 
 
-def check(j: journal.Journal, failures: list[BaseException], polls: list[tuple[int, int]]) -> None:
+def check(
+    j: journal.Journal,
+    failures: list[BaseException],
+    polls: list[tuple[int, int]],
+    breakers_before: int,
+) -> None:
     assert not failures
     assert polls and all(n <= MAX_LIVE_TYPES for n, _ in polls)
 
@@ -109,7 +117,7 @@ def check(j: journal.Journal, failures: list[BaseException], polls: list[tuple[i
     assert sizes["seen_types"] == TYPES  # diversity is exact at this scale
     assert sizes["type_seconds_max"] <= RATE_HORIZON_S and sizes["seconds"] <= RATE_HORIZON_S
     assert sizes["recent_errors"] == RECENT_ERRORS
-    assert sizes["alert_keys"] == 0 and sizes["breakers"] == 0
+    assert sizes["alert_keys"] == 0 and sizes["breakers"] <= breakers_before
     assert sizes["burst_types"] <= MAX_BURST_TYPES and sizes["incidents"] <= MAX_INCIDENTS
     assert sizes["burst_schedule"] <= sizes["open_bursts"] + 1
 
