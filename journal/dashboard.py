@@ -20,6 +20,7 @@ from rich.text import Text
 
 from journal.events import Event, iso
 from journal.projections import RATE_WINDOWS_MIN, JournalSnapshot
+from journal.tracker import error_dict
 
 STATUS_SCHEMA_VERSION = 1
 _HEALTH_STYLE = {"OK": "bold green", "WARNING": "bold yellow", "CRITICAL": "bold red"}
@@ -323,20 +324,6 @@ def _mttr(mttr_s: float | None) -> str:
 
 def _per_minute(values: dict[int, float] | Any) -> dict[str, float]:
     return {f"{m}m": round(float(values.get(m, 0.0)), 4) for m in RATE_WINDOWS_MIN}
-
-
-def error_dict(e: Event) -> dict[str, Any]:
-    """An error event as the seed's report shows it."""
-    return {
-        "timestamp": iso(e.ts),
-        "error_type": e.error_type,
-        "name": e.name,
-        "severity": e.severity,
-        "message": e.message,
-        "context": e.context,
-        "source": e.source,
-        "event_id": e.event_id,
-    }
 
 
 def status_dict(

@@ -159,7 +159,8 @@ def _unrecordable(error_type: object, exc: BaseException, source: str | None) ->
         )
 
 
-def _error_dict(e: Event) -> dict[str, Any]:
+def error_dict(e: Event) -> dict[str, Any]:
+    """An error event as the seed's report shows it."""
     return {
         "timestamp": iso(e.ts),
         "error_type": e.error_type,
@@ -219,7 +220,7 @@ class ErrorTracker:
             "error_diversity": errors.diversity,
             "error_diversity_exact": errors.diversity_exact,
             "untracked_errors": errors.untracked,  # of types evicted from the live per-type counts
-            "recent_errors": [_error_dict(e) for e in list(snap.recent_errors)[-SUMMARY_RECENT:]],
+            "recent_errors": [error_dict(e) for e in list(snap.recent_errors)[-SUMMARY_RECENT:]],
             "alert_counts": dict(snap.alerts.by_rule),
             "total_alerts": snap.alerts.total,
             "recent_alerts": [
@@ -253,7 +254,7 @@ class ErrorTracker:
         out = Path(path)
         data = {
             "summary": self.get_error_summary(),
-            "errors": [_error_dict(e) for e in snap.recent_errors],
+            "errors": [error_dict(e) for e in snap.recent_errors],
         }
         tmp = out.with_name(out.name + ".tmp")
         tmp.write_text(
