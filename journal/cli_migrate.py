@@ -155,9 +155,21 @@ def cmd_info(args: argparse.Namespace) -> int:
         span = store.span()
         latest = store.latest_id()
         dialect = store.dialect
+        size = store.storage_bytes()
     print(f"database: {redact_url(url)}")
     print(f"dialect:  {dialect}")
     print(f"schema:   {head} (up to date)")
     print(f"events:   {count:,} (latest id {latest})")
+    print(f"size:     {_human_bytes(size)} on disk")
     print(f"span:     {iso(span[0]) + ' .. ' + iso(span[1]) if span else '(empty)'}")
     return 0
+
+
+def _human_bytes(n: int) -> str:
+    """1,234,567 -> '1.2 MiB'."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover

@@ -580,6 +580,26 @@ class EventStore:
         lo, hi = rows[0]
         return None if lo is None else (int(lo), int(hi))
 
+    def storage_bytes(self) -> int:
+        """What the journal takes on disk: the SQLite file and its WAL, or on PostgreSQL the
+        events and snapshots tables with their indexes and TOAST."""
+        if self.dialect == "sqlite":
+            from journal.migrate import sqlite_path
+
+            path = sqlite_path(self.url)
+            if path is None:
+                return 0
+            return sum(
+                p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists()
+            )
+        rows = self._run(
+            _fetch_all,
+            "SELECT coalesce(pg_total_relation_size(to_regclass('events')), 0) "
+            "+ coalesce(pg_total_relation_size(to_regclass('snapshots')), 0)",
+            {},
+        )
+        return int(rows[0][0])
+
     def ping(self) -> None:
         """Raise `StoreUnavailable` if the database cannot be reached."""
         conn = self._raw()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -59,6 +60,28 @@ def test_migrate_status_info_round(tmp_path: Path) -> None:
     assert info.returncode == 0
     assert "events:   3 (latest id 3)" in info.stdout
     assert "span:     2027-01-15T08:00:00.000000Z .. 2027-01-15T08:00:00.000002Z" in info.stdout
+    # The file and its WAL (which SQLite may fold back in when the last connection closes).
+    size = re.search(r"^size:     ([0-9.]+) KiB on disk$", info.stdout, re.MULTILINE)
+    assert (
+        size is not None
+        and float(size.group(1)) * 1024 >= (tmp_path / "journal.db").stat().st_size - 1024
+    )
+
+
+def test_info_shows_the_size_on_postgresql(migrated_url: str) -> None:
+    if not migrated_url.startswith("postgresql"):
+        return  # the SQLite case is exact above
+    with EventStore(migrated_url) as store:
+        empty = store.storage_bytes()
+        store.append(
+            [
+                error_event("api_error", "x" * 2000, ts=1_800_000_000_000_000 + i)
+                for i in range(2000)
+            ]
+        )
+        assert store.storage_bytes() > empty > 0
+    info = run("info", "--db", migrated_url, cwd=Path.cwd())
+    assert info.returncode == 0 and " on disk" in info.stdout
 
 
 def test_db_option_and_env_var_choose_the_database(tmp_path: Path) -> None:
