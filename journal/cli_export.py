@@ -78,6 +78,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         e.add_argument(
             flag, action="append", metavar="X[,Y]", help=f"only these ({what}); repeatable"
         )
+    e.add_argument(
+        "--incident",
+        metavar="ID",
+        help="the events of one incident (an id from `journal incidents`): its time span and "
+        "its breaker, error type or, for an outage, errors and journal events",
+    )
     e.set_defaults(handler=cmd_export)
 
     i = sub.add_parser(
@@ -122,9 +128,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     from journal.store import EventStore
 
     url = command_db_url(args.db)
-    since = parse_time(args.since, option="--since") if args.since is not None else None
-    until = parse_time(args.until, option="--until") if args.until is not None else None
-    if since is not None and until is not None and since > until:
+    since: datetime | int | None = (
+        parse_time(args.since, option="--since") if args.since is not None else None
+    )
+    until: datetime | int | None = (
+        parse_time(args.until, option="--until") if args.until is not None else None
+    )
+    if since is not None and until is not None and to_us(since) > to_us(until):
         raise ConfigError(
             f"--since ({iso(to_us(since))}) is after --until ({iso(to_us(until))}): "
             "nothing could match"
@@ -139,6 +149,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = format_for(args.output, args.format)
     revision = check_migrated(url)
     with EventStore(url) as store:
+        if args.incident is not None:
+            since, until = _incident_scope(store, args.incident, since, until, filters)
         # Fix the newest id first: count and read stop there, so the header's count is exact
         # even while writers append (ids become visible in increasing order).
         through = store.latest_id()
@@ -152,8 +164,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             "dialect": store.dialect,
             "schema_revision": revision,
             "range": {
-                "since": iso(to_us(since)) if since else None,
-                "until": iso(to_us(until)) if until else None,
+                "since": iso(to_us(since)) if since is not None else None,
+                "until": iso(to_us(until)) if until is not None else None,
             },
             "filters": {
                 "kind": filters["kinds"],
@@ -162,6 +174,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 "severity": filters["severities"],
                 "source": filters["sources"],
             },
+            "incident": args.incident,
             "through_id": through,
             "count": total,
         }
@@ -362,3 +375,26 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"({total - added:,} already present)"
     )
     return 0
+
+
+def _incident_scope(
+    store: Any,
+    incident: str,
+    since: datetime | int | None,
+    until: datetime | int | None,
+    filters: dict[str, Any],
+) -> tuple[int, int]:
+    """Narrow an export to one incident: its span, and what it is about (added to ``filters``;
+    a filter the user gave as well must agree)."""
+    from journal.cli_incidents import find_incident, incident_filters
+    from journal.events import now_us
+
+    if since is not None or until is not None:
+        raise ConfigError("--incident sets the time range: leave out --since and --until")
+    now = now_us()
+    scope = incident_filters(find_incident(store, incident, None, now), now)
+    for key in ("names", "error_types", "kinds"):
+        if key in scope:
+            given = filters.get(key)
+            filters[key] = scope[key] if given is None else [v for v in given if v in scope[key]]
+    return int(scope["since"]), int(scope["until"])

@@ -422,15 +422,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     since, until = _range(args)
     if args.limit < 0:
         raise ConfigError("--limit must be >= 0")
-    wanted = args.id.strip().lower()
     check_migrated(url)
     with EventStore(url) as store:
-        report = collect(store, since, until)
-        row = next((r for r in report.rows if r.id == wanted), None)
-        if row is None:
-            raise ConfigError(
-                f"no incident {args.id!r} in the journal (list them with: journal incidents)"
-            )
+        row = find_incident(store, args.id, since, until)
         data = _timeline(store, row, until, args.limit)
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
@@ -439,11 +433,21 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _timeline(store: EventStore, row: Row, until: int, limit: int) -> dict[str, Any]:
-    from journal.events import iso
-    from journal.replay import replay_snapshot
-    from journal.snapshots import CLI_POLICY
+def find_incident(store: EventStore, incident: str, since: int | None, until: int) -> Row:
+    """The incident with this id in the range; `ConfigError` (one line) if there is none."""
+    wanted = incident.strip().lower()
+    report = collect(store, since, until)
+    row = next((r for r in report.rows if r.id == wanted), None)
+    if row is None:
+        raise ConfigError(
+            f"no incident {incident!r} in the journal (list them with: journal incidents)"
+        )
+    return row
 
+
+def incident_filters(row: Row, until: int) -> dict[str, Any]:
+    """`EventStore.read` filters for an incident's events: its time span and what it is about
+    (the breaker's name, the burst's error type; for an outage, errors and journal events)."""
     end = until if row.end is None else row.end
     filters: dict[str, Any] = {"since": row.start, "until": end + 1}
     if row.kind == "breaker":
@@ -452,6 +456,16 @@ def _timeline(store: EventStore, row: Row, until: int, limit: int) -> dict[str, 
         filters["error_types"] = [row.name]
     else:
         filters["kinds"] = ["journal", "error"]
+    return filters
+
+
+def _timeline(store: EventStore, row: Row, until: int, limit: int) -> dict[str, Any]:
+    from journal.events import iso
+    from journal.replay import replay_snapshot
+    from journal.snapshots import CLI_POLICY
+
+    end = until if row.end is None else row.end
+    filters = incident_filters(row, until)
     lines: list[dict[str, Any]] = []
     more = 0
     for e in store.read(**filters):

@@ -168,3 +168,50 @@ def test_peak_is_the_most_errors_within_any_60_seconds() -> None:
     for t in (0, 10, 59, 61, 62, 63, 121, 200):  # (0, 59] 3; [10, 63] 5 (10, 59, 61, 62, 63)
         tally.add(at(t))
     assert (tally.errors, tally.peak) == (8, 5)
+
+
+def test_export_of_one_incident(journal_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "breaker.jsonl"
+    ok(run("export", "--db", journal_url, "--incident", BREAKER, "-o", str(out), cwd=tmp_path))
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    # the timeline of `show` above: 3 events at +0 s, 5 more errors, HALF_OPEN, CLOSED
+    assert len(events) == 10 and {e["name"] for e in events} == {"binance_ohlcv"}
+    assert events[0]["ts"] == "2026-01-01T00:01:00.000000Z"
+    assert events[-1]["ts"] == "2026-01-01T00:03:20.000000Z"
+    assert events[-1]["state_to"] == "CLOSED"
+
+    errors_only = tmp_path / "errors.json"
+    ok(run("export", "--db", journal_url, "--incident", BREAKER, "--kind", "error",
+           "-o", str(errors_only), cwd=tmp_path))  # fmt: skip
+    doc = json.loads(errors_only.read_text())
+    assert doc["header"]["incident"] == BREAKER and doc["header"]["count"] == 6
+    assert {e["kind"] for e in doc["events"]} == {"error"}
+
+    burst = tmp_path / "burst.jsonl"
+    ok(run("export", "--db", journal_url, "--incident", BURST, "-o", str(burst), cwd=tmp_path))
+    burst_events = [json.loads(line) for line in burst.read_text().splitlines()]
+    # only the burst's error type within +80 s .. +335 s: the errors at +80 and +85 s
+    assert [(e["kind"], e["error_type"], e["ts"]) for e in burst_events] == [
+        ("error", "api_ohlcv_error", "2026-01-01T00:01:20.000000Z"),
+        ("error", "api_ohlcv_error", "2026-01-01T00:01:25.000000Z"),
+    ]
+
+    outage = tmp_path / "outage.jsonl"
+    ok(run("export", "--db", journal_url, "--incident", OUTAGE, "-o", str(outage), cwd=tmp_path))
+    kinds = [json.loads(line)["kind"] for line in outage.read_text().splitlines()]
+    assert kinds == ["journal", "error", "error", "error", "journal"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--incident", "0123456789"), "no incident '0123456789' in the journal"),
+        (("--incident", BREAKER, "--since", "1h"), "--incident sets the time range"),
+    ],
+)
+def test_bad_incident_export_is_one_line(
+    journal_url: str, tmp_path: Path, args: tuple[str, ...], fragment: str
+) -> None:
+    done = run("export", "--db", journal_url, *args, "-o", str(tmp_path / "x.json"), cwd=tmp_path)
+    one_line_error(done, fragment)
+    assert not (tmp_path / "x.json").exists()
