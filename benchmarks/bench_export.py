@@ -19,38 +19,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import med, realistic_events, report, table, timed
+from _common import med, report, table, timed
+from bench_replay import load
 
 from journal.events import iso
-from journal.migrate import upgrade
 from journal.store import EventStore
 
 ROOT = Path(__file__).resolve().parent.parent
-CHUNK = 100_000
 COLUMNS = (
     "id, event_id, ts, kind, source, name, error_type, severity, message, "
     "attempt, delay, state_from, state_to, context"
 )
-
-
-def load(url: str, n: int) -> None:
-    """Append ``n`` realistic events in chunks (resumable)."""
-    upgrade(url)
-    with EventStore(url) as store:
-        have = store.count()
-        if have >= n:
-            return
-        start = 1_795_000_000_000_000
-        for i in range(have // CHUNK, (n + CHUNK - 1) // CHUNK):
-            evs = realistic_events(
-                min(CHUNK, n - i * CHUNK),
-                seed=i,
-                start_us=start + i * 60_480_000_000,
-                span_s=60_480,
-            )
-            for j in range(0, len(evs), 5_000):
-                store.append(evs[j : j + 5_000])
-            print(f"  loaded {min(n, (i + 1) * CHUNK):,}", file=sys.stderr)
 
 
 def raw_loop(path: Path, out: Path) -> int:
