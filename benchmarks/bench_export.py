@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import med, report, table, timed
-from bench_replay import load
+from _common import med, report, table
+from bench_replay import load, rounds
 
 from journal.events import iso
 from journal.store import EventStore
@@ -94,16 +94,7 @@ def main() -> None:
         "journal export -o x.jsonl": lambda: export(url, out.with_suffix(".jsonl"))[0],
         "journal export -o x.json": lambda: export(url, out.with_suffix(".json"))[0],
     }
-    rates: dict[str, list[float]] = {k: [] for k in variants}
-    for r in range(reps):
-        items = list(variants.items())
-        items = items[r % len(items) :] + items[: r % len(items)]
-        for name, fn in items:
-            seen: list[int] = []
-            t = timed(lambda fn=fn, seen=seen: seen.append(fn()))
-            assert seen[0] == n, (name, seen[0], n)
-            rates[name].append(n / t)
-        print(f"  round {r + 1}/{reps}", file=sys.stderr)
+    rates = rounds(variants, reps, n)
     print(report(f"SQLite, {n:,} events (reps={reps})", rates, next(iter(variants))))
     json.load(out.with_suffix(".json").open())  # the JSON form parses
 

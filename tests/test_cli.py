@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,30 +12,8 @@ import pytest
 from journal import cli, errors
 from journal.events import error_event
 from journal.store import EventStore
-
-
-def run(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k != "JOURNAL_DB_URL"}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "journal", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def assert_one_line_error(done: subprocess.CompletedProcess[str], fragment: str) -> None:
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    assert "Traceback" not in done.stderr
-    assert lines[0].startswith("journal: error: ")
-    assert fragment in lines[0]
+from tests.journal_cli import assert_one_line_error
+from tests.journal_cli import run_journal as run
 
 
 def test_migrate_status_info_round(tmp_path: Path) -> None:

@@ -28,6 +28,8 @@ from journal.events import (
     to_us,
 )
 from journal.store import EventStore
+from tests.journal_cli import assert_one_line_error as one_line_error
+from tests.journal_cli import run_journal as run
 
 T0 = to_us(datetime(2026, 1, 1, tzinfo=timezone.utc))
 S = 1_000_000
@@ -83,29 +85,10 @@ def build_journal(url: str) -> None:
         store.append(events)
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_DB_URL", "COLUMNS")}
-    return subprocess.run(
-        [sys.executable, "-m", "journal", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def ok(done: subprocess.CompletedProcess[str]) -> str:
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert "\x1b[" not in done.stdout  # piped: plain text, no ANSI codes
     return done.stdout
-
-
-def one_line_error(done: subprocess.CompletedProcess[str], fragment: str) -> None:
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("journal: error: "), done.stderr
-    assert fragment in lines[0]
 
 
 @pytest.fixture

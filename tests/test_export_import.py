@@ -26,6 +26,8 @@ from journal.events import (
 from journal.exporting import read_records
 from journal.migrate import head_revision, upgrade
 from journal.store import EventStore
+from tests.journal_cli import assert_one_line_error
+from tests.journal_cli import run_journal as run
 
 T0 = 1_800_000_000_000_000  # 2027-01-15T08:00:00Z
 S = 1_000_000
@@ -64,28 +66,6 @@ def known_events() -> list[Event]:
         journal_event("store_unavailable", "outage", ts=T0 + 6 * S, source="a:3"),
     ]
     return [e._replace(event_id=_eid(i + 1)) for i, e in enumerate(evs)]
-
-
-def run(*args: str, cwd: Path, **kw: Any) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "JOURNAL_DB_URL"}
-    return subprocess.run(
-        [sys.executable, "-m", "journal", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        **kw,
-    )
-
-
-def assert_one_line_error(done: subprocess.CompletedProcess[str], fragment: str) -> None:
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    assert "Traceback" not in done.stderr
-    assert lines[0].startswith("journal: error: ")
-    assert fragment in lines[0], lines[0]
 
 
 def fields(e: Event) -> tuple[Any, ...]:
