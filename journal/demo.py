@@ -1,9 +1,14 @@
-"""``journal demo``: a simulated collector session through the real breakers, retries, tracker
-and alert rules, journaled, then replayed live and as of a moment in its outage.
+"""``journal demo``: the whole system, live, or a fast simulated session.
 
-The session runs on a simulated clock (retries "sleep" by advancing it), so 30 minutes of
-collection take a second or two. Five Binance-like endpoints are polled every 5 s; the
-funding endpoint goes down for a stretch, so its breaker opens, half-opens and closes.
+Live (the default): a fault-injecting fake Binance on 127.0.0.1, the real ccxt client
+through the hardened collector against it, in real time, into the journal and the market
+tables; breaker recovery is shortened to 10 s so a breaker opens and closes within 30 s. At
+the end it prints the dashboard replayed from the journal (``journal.collector.demo``).
+
+``--simulate`` keeps the fast session on a simulated clock (retries "sleep" by advancing it,
+so 30 minutes of collection take a second or two), for generating long histories: five
+Binance-like endpoints polled every 5 s; the funding endpoint goes down for a stretch, so its
+breaker opens, half-opens and closes.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import random
 from typing import Any
 
 from journal.config import redact_url, resolve_db_url
+from journal.errors import ConfigError
 from journal.events import iso, now_us
 
 ENDPOINTS = [
@@ -27,10 +33,31 @@ ENDPOINTS = [
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the command to the CLI."""
     p = sub.add_parser(
-        "demo", parents=[common], help="journal a simulated collector session and show it"
+        "demo",
+        parents=[common],
+        help="run the collector live against a local fake exchange (or --simulate) and show it",
+        description="Live: a fake Binance USD-M on 127.0.0.1 with a chaos profile, the real ccxt "
+        "client through the hardened collector, in real time, into ./journal.db (or --db). "
+        "--simulate: a fast session on a simulated clock.",
+        epilog="examples:\n  journal demo --headless --duration 25\n"
+        "  journal demo --simulate --minutes 120 --db sqlite:///history.db",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--minutes", type=int, default=30, help="simulated session length (default 30)")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--duration", default="30s", help="live: how long to collect (default 30s; 10s to 1h)"
+    )
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="live: no monitor, print the dashboard at the end (the default until the monitor exists)",
+    )
+    p.add_argument(
+        "--simulate", action="store_true", help="a simulated-clock session instead of a live one"
+    )
+    p.add_argument(
+        "--minutes", type=int, default=30, help="--simulate: session length (default 30)"
+    )
+    p.add_argument("--seed", type=int, default=42, help="--simulate: random seed")
     p.set_defaults(handler=cmd_demo)
 
 
@@ -116,11 +143,27 @@ def run_session(url: str, minutes: int, seed: int) -> tuple[int, int, list[str]]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Live, or (``--simulate``) the simulated session; then the dashboard and working hints."""
+    if not args.simulate:
+        from journal.config import parse_duration
+
+        duration = parse_duration(args.duration, option="--duration", maximum=3600)
+        if duration < 10:
+            raise ConfigError("--duration must be at least 10s (a breaker opens and closes in ~25 s)")
+        from journal.collector.demo import run_live_demo
+
+        url = resolve_db_url(args.db)
+        run_live_demo(url, duration)
+        print_hints(args.db, url)
+        return 0
+    return cmd_simulate(args)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
     """Run the session, then show the dashboard replayed from the journal, now and in the outage."""
     from rich.console import Console
 
     from journal.dashboard import render
-    from journal.errors import ConfigError
     from journal.replay import replay, replay_snapshot
     from journal.store import EventStore
 
@@ -144,13 +187,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         console.print(
             render(replay_snapshot(store, mid), title=f"AS OF {iso(mid)[:19]} (during the outage)")
         )
+    print_hints(args.db, url)
+    return 0
+
+
+def print_hints(given_db: str | None, url: str) -> None:
+    """The closing hints: commands that work exactly as printed, from where the demo ran."""
+    from rich.console import Console
+
     cmd = _command_as_typed()
-    db = f" --db {redact_url(url)}" if args.db else ""
-    console.print(
+    db = f" --db {redact_url(url)}" if given_db else ""
+    Console().print(
         f"Try: {cmd} status --at 15m{db}   |   {cmd} info{db}   |   {cmd} export -o events.json{db}",
         soft_wrap=True,
     )
-    return 0
 
 
 def _command_as_typed() -> str:

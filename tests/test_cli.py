@@ -125,7 +125,7 @@ def test_empty_sqlite_file_gets_the_hint(tmp_path: Path) -> None:
 
 def test_demo_then_status_as_of_the_past(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/demo.db"
-    demo = run("demo", "--db", db, "--minutes", "10", cwd=tmp_path)
+    demo = run("demo", "--simulate", "--db", db, "--minutes", "10", cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert "LIVE (replayed from the journal)" in demo.stdout and "HEALTH:" in demo.stdout
     with EventStore(db) as store:
@@ -152,7 +152,9 @@ def test_demo_then_status_as_of_the_past(tmp_path: Path) -> None:
         (("status", "--at", "5m", "--since", "1m"), "--since is after --at"),
         (("status", "--at", "15 minutes"), "bad --at '15 minutes'"),
         (("status", "--recent", "-1"), "--recent must be >= 0"),
-        (("demo", "--minutes", "0"), "--minutes must be between 5 and 1440"),
+        (("demo", "--simulate", "--minutes", "0"), "--minutes must be between 5 and 1440"),
+        (("demo", "--duration", "5s"), "--duration must be at least 10s"),
+        (("demo", "--duration", "soon"), "bad --duration 'soon'"),
         (("status", "--recent", "x"), "invalid int value"),
     ],
 )
