@@ -157,13 +157,14 @@ _REASONS = {
 
 
 class RecordedRequest(NamedTuple):
-    """One request the fake received (before any fault was applied)."""
+    """One request the fake received, and the fault it got."""
 
     method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
     time: float  # the fake's clock, seconds
+    fault: str | None = None  # the fault kind this request got, if any
 
 
 @dataclass(slots=True)
@@ -588,12 +589,17 @@ class FakeBinance:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         query = dict(request.query)
+        fault = self._pick_fault(request.path)
         self.requests.append(
             RecordedRequest(
-                request.method, request.path, query, dict(request.headers), self.clock()
+                request.method,
+                request.path,
+                query,
+                dict(request.headers),
+                self.clock(),
+                None if fault is None else fault[0],
             )
         )
-        fault = self._pick_fault(request.path)
         if fault is None:
             return self._answer(request.path, query)
         kind, arg = fault
@@ -637,14 +643,12 @@ class FakeBinance:
             await self._stall(float(arg) if arg is not None else 30.0)
             return self._answer(request.path, dict(request.query))
         if kind == "stall-body":
-            resp = web.StreamResponse(headers={"Content-Type": "application/json"})
-            await resp.prepare(request)
+            stream = web.StreamResponse(headers={"Content-Type": "application/json"})
+            await stream.prepare(request)
             await self._stall(float(arg) if arg is not None else 30.0)
-            answer = self._answer(request.path, dict(request.query))
-            assert answer.body is not None
-            await resp.write(bytes(answer.body))  # type: ignore[arg-type]
-            await resp.write_eof()
-            return resp
+            await stream.write(_body_bytes(self._answer(request.path, dict(request.query))))
+            await stream.write_eof()
+            return stream
         if kind in ("reset", "close"):
             _drop(request, rst=kind == "reset")
             # aiohttp sends nothing on a closed transport; the response below is never written.
@@ -661,8 +665,7 @@ class FakeBinance:
 
     def _garbage(self, request: web.Request, kind: str) -> web.Response:
         if kind == "malformed":
-            good = self._answer(request.path, dict(request.query))
-            text = bytes(good.body).decode() if isinstance(good.body, bytes) else "{}"
+            text = _body_bytes(self._answer(request.path, dict(request.query))).decode()
             return web.Response(
                 text=text[: max(1, len(text) // 2)], content_type="application/json"
             )
@@ -848,6 +851,11 @@ def _int_param(query: dict[str, str], name: str, default: int, maximum: int) -> 
     if not 1 <= value <= maximum:
         raise ApiError(400, -1130, f"Data sent for parameter '{name}' is not valid.")
     return value
+
+
+def _body_bytes(response: web.Response) -> bytes:
+    body = response.body
+    return body if isinstance(body, bytes) else b"{}"
 
 
 def _json_error(status: int, code: int, msg: str) -> web.Response:
