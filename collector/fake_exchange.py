@@ -72,6 +72,7 @@ from .fake_market import DATA_PERIODS, KLINE_INTERVALS, ApiError, FakeMarket
 
 __all__ = [
     "DATA_PERIODS",
+    "DEMO_WINDOWS",
     "FAULT_KINDS",
     "KLINE_INTERVALS",
     "PROFILES",
@@ -173,6 +174,12 @@ class Window:
         return self.start_s <= t < self.end_s
 
 
+# The demo's hard outage: with polls every ~2 s, retries, a breaker threshold of 10 and a 10 s
+# recovery, the open-interest breaker opens inside this window, its first half-open trial may
+# still fail, and it closes again on the next trial after second 22, within 30 s of opening.
+DEMO_WINDOWS: tuple[Window, ...] = (Window("/fapi/v1/openInterest", "http503", 8.0, 22.0, 60.0),)
+
+
 def _check_kind(kind: str) -> None:
     if kind not in FAULT_KINDS:
         raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
@@ -206,7 +213,8 @@ class FakeBinance:
         self.cancelled_handlers = 0  # handlers cancelled mid-stall (client gone or shutdown)
         self.stalls_finished = 0  # stalls that slept their full time
         self._injections: list[_Injection] = []
-        self._windows: list[Window] = []
+        self._windows: list[Window] = []  # add_window()
+        self._profile_windows: tuple[Window, ...] = ()  # set_profile(); clear_faults() keeps them
         self._profile = "calm"
         self._profile_rate = 0.0
         self._profile_kinds: tuple[str, ...] = ()
@@ -284,7 +292,7 @@ class FakeBinance:
         self._injections.append(_Injection(path, kind, times, arg))
 
     def clear_faults(self, path: str | None = None) -> None:
-        """Drop injected faults and windows for ``path`` (all of them with None)."""
+        """Drop injected faults and added windows for ``path`` (all with None); not the profile's."""
         if path is None:
             self._injections.clear()
             self._windows.clear()
@@ -311,7 +319,7 @@ class FakeBinance:
 
     @property
     def windows(self) -> tuple[Window, ...]:
-        return tuple(self._windows)
+        return (*self._windows, *self._profile_windows)
 
     @property
     def profile(self) -> str:
@@ -323,16 +331,17 @@ class FakeBinance:
         """Switch to profile ``name`` (see PROFILES); ``rate``/``stall_s`` tune "chaos"/"demo"."""
         if name not in PROFILES:
             raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
-        self._windows = [w for w in self._windows if w not in _demo_windows()]
         self._rngs.clear()
         self._profile = name
         if name == "calm":
             self._profile_rate, self._profile_kinds = 0.0, ()
+            self._profile_windows = ()
         elif name == "chaos":
             self._profile_rate, self._profile_kinds = 0.2, FAULT_KINDS
+            self._profile_windows = ()
         else:
             self._profile_rate, self._profile_kinds = 0.05, ("http429", "malformed")
-            self._windows.extend(_demo_windows())
+            self._profile_windows = DEMO_WINDOWS
         if rate is not None:
             self._profile_rate = rate
         if stall_s is not None:
@@ -348,7 +357,7 @@ class FakeBinance:
                             self._injections.remove(inj)
                     return inj.kind, inj.arg
         elapsed = self.elapsed()
-        for w in self._windows:
+        for w in self.windows:
             if w.path in (path, "*") and w.active(elapsed):
                 return w.kind, w.arg
         if self._profile_rate > 0 and self._profile_kinds:
@@ -456,10 +465,6 @@ class FakeBinance:
         return web.Response(text=bodies[kind], content_type="application/json")
 
     # -- endpoints (pure: query + now in ms -> JSON-able body, or ApiError) --------------------
-
-
-def _demo_windows() -> list[Window]:
-    return [Window("/fapi/v1/openInterest", "http503", 8.0, 22.0, 60.0)]
 
 
 def _body_bytes(response: web.Response) -> bytes:

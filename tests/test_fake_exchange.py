@@ -371,6 +371,7 @@ async def test_demo_outage_window_fires_at_the_stated_times() -> None:
     clock = Clock()
     async with FakeBinance(clock=clock, profile="demo") as f:
         f.set_profile("demo", rate=0.0)  # only the window, no random 429s
+        f.clear_faults()  # clears injections and added windows, not the profile's
         at = [0, 7.9, 8, 15, 21.9, 22, 59, 68, 81.9, 82, 128]
         got = await _statuses(f, "/fapi/v1/openInterest", {"symbol": "BTCUSDT"}, clock, at)
         assert got == [200, 200, 503, 503, 503, 200, 200, 503, 503, 200, 503]
@@ -382,6 +383,22 @@ async def test_demo_outage_window_fires_at_the_stated_times() -> None:
         assert await _statuses(f, "/fapi/v1/openInterest", {"symbol": "BTCUSDT"}, clock, [10]) == [
             200
         ]
+
+
+async def test_added_windows_fire_once_or_repeat_and_clear() -> None:
+    clock = Clock()
+    async with FakeBinance(clock=clock) as f:
+        f.add_window("/fapi/v1/time", "http502", 5, 10)
+        f.add_window("*", "err-1001", 20, 21, every_s=30)
+        got = await _statuses(f, "/fapi/v1/time", {}, clock, [4, 5, 9.5, 10, 20.5, 35, 50.5, 65])
+        assert got == [200, 502, 502, 200, 503, 200, 503, 200]
+        assert [r.fault for r in f.requests][4] == "err-1001"
+        f.clear_faults("/fapi/v1/time")  # the "*" window stays
+        assert await _statuses(f, "/fapi/v1/time", {}, clock, [5, 80.5]) == [200, 503]
+        f.clear_faults()
+        assert await _statuses(f, "/fapi/v1/time", {}, clock, [80.5]) == [200]
+    with pytest.raises(ValueError, match="bad window"):
+        FakeBinance().add_window("/fapi/v1/time", "http502", 10, 5)
 
 
 async def test_demo_background_faults_are_rare_429s_and_malformed_bodies() -> None:
