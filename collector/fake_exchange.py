@@ -174,9 +174,10 @@ class Window:
         return self.start_s <= t < self.end_s
 
 
-# The demo's hard outage: with polls every ~2 s, retries, a breaker threshold of 10 and a 10 s
-# recovery, the open-interest breaker opens inside this window, its first half-open trial may
-# still fail, and it closes again on the next trial after second 22, within 30 s of opening.
+# The demo's hard outage (14 s of 503 HTML each minute). Polled every ~2 s, that is 7 polls; a
+# breaker with threshold 10 opens inside it when it counts attempts (3 per poll: opens about
+# second 14), its trial at ~24 s finds the endpoint back, and it closes about second 26. A breaker
+# that counts whole calls needs a longer outage: set_profile("demo", outage=(8, 32, 60)).
 DEMO_WINDOWS: tuple[Window, ...] = (Window("/fapi/v1/openInterest", "http503", 8.0, 22.0, 60.0),)
 
 
@@ -326,9 +327,19 @@ class FakeBinance:
         return self._profile
 
     def set_profile(
-        self, name: str, *, rate: float | None = None, stall_s: float | None = None
+        self,
+        name: str,
+        *,
+        rate: float | None = None,
+        stall_s: float | None = None,
+        outage: tuple[float, float, float | None] | None = None,
     ) -> None:
-        """Switch to profile ``name`` (see PROFILES); ``rate``/``stall_s`` tune "chaos"/"demo"."""
+        """Switch to profile ``name`` (see PROFILES).
+
+        ``rate``: the chance a request gets a random fault ("chaos" 0.2, "demo" 0.05);
+        ``stall_s``: how long "chaos" stalls last (keep it under the client's timeout if the test
+        should not wait); ``outage``: the demo's (start_s, end_s, every_s) window on open interest.
+        """
         if name not in PROFILES:
             raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
         self._rngs.clear()
@@ -342,6 +353,8 @@ class FakeBinance:
         else:
             self._profile_rate, self._profile_kinds = 0.05, ("http429", "malformed")
             self._profile_windows = DEMO_WINDOWS
+            if outage is not None:
+                self._profile_windows = (Window(DEMO_WINDOWS[0].path, "http503", *outage),)
         if rate is not None:
             self._profile_rate = rate
         if stall_s is not None:
@@ -511,11 +524,26 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
     parser.add_argument("--profile", default="calm", choices=sorted(PROFILES))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the random faults")
+    parser.add_argument("--rate", type=float, default=None, help="random fault rate (chaos, demo)")
+    parser.add_argument(
+        "--outage",
+        type=_outage,
+        default=None,
+        metavar="START:END[:EVERY]",
+        help="the demo's open-interest outage in seconds after start (default 8:22:60)",
+    )
     parser.add_argument(
         "--symbols", default="BTCUSDT,ETHUSDT,SOLUSDT", help="comma-separated Binance ids"
     )
     return parser.parse_args(argv)
+
+
+def _outage(text: str) -> tuple[float, float, float | None]:
+    parts = [float(p) for p in text.split(":")]
+    if len(parts) not in (2, 3):
+        raise argparse.ArgumentTypeError("expected START:END or START:END:EVERY (seconds)")
+    return parts[0], parts[1], parts[2] if len(parts) == 3 else None
 
 
 async def _serve(args: argparse.Namespace, ready: Callable[[str], Awaitable[None] | None]) -> None:
@@ -526,6 +554,7 @@ async def _serve(args: argparse.Namespace, ready: Callable[[str], Awaitable[None
     fake = FakeBinance(
         [s for s in args.symbols.split(",") if s], seed=args.seed, profile=args.profile
     )
+    fake.set_profile(args.profile, rate=args.rate, outage=args.outage)
     await fake.start(args.host, args.port)
     try:
         result = ready(fake.base_url)

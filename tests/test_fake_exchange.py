@@ -379,10 +379,12 @@ async def test_demo_outage_window_fires_at_the_stated_times() -> None:
             f, "/fapi/v1/klines", {"symbol": "BTCUSDT", "interval": "1m"}, clock, [10, 15]
         )
         assert klines == [200, 200]
+        f.set_profile("demo", rate=0.0, outage=(8, 32, None))  # a longer, one-off outage
+        oi = "/fapi/v1/openInterest"
+        got = await _statuses(f, oi, {"symbol": "BTCUSDT"}, clock, [31, 32, 70])
+        assert got == [503, 200, 200]
         f.set_profile("calm")
-        assert await _statuses(f, "/fapi/v1/openInterest", {"symbol": "BTCUSDT"}, clock, [10]) == [
-            200
-        ]
+        assert await _statuses(f, oi, {"symbol": "BTCUSDT"}, clock, [10]) == [200]
 
 
 async def test_added_windows_fire_once_or_repeat_and_clear() -> None:
@@ -486,7 +488,11 @@ async def test_cli_prints_its_url_serves_ccxt_and_exits_0_on_sigterm() -> None:
         "--port",
         "0",
         "--profile",
-        "calm",
+        "demo",
+        "--rate",
+        "0",
+        "--outage",
+        "0:3600",
         stdout=subprocess.PIPE,
     )
     try:
@@ -497,6 +503,8 @@ async def test_cli_prints_its_url_serves_ccxt_and_exits_0_on_sigterm() -> None:
         e = make_exchange(base_url=url, enable_rate_limit=False, timeout_ms=2000)
         try:
             candles = await e.fetch_ohlcv(SOL, "1m", limit=3)
+            with pytest.raises(ccxt_async.ExchangeNotAvailable):  # the --outage window
+                await e.fetch_open_interest(SOL)
         finally:
             await e.close()
         assert len(candles) == 3
