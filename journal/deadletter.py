@@ -24,6 +24,7 @@ from typing import Any
 from journal.errors import JournalError
 from journal.events import Event, iso, now_us
 from journal.redaction import redact_text
+from journal.safetext import safe_repr
 
 FILENAME = "rejected.jsonl"
 _dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=repr).encode
@@ -57,11 +58,15 @@ def encode_dead_letter(event: Sequence[Any], reason: str, at_us: int | None = No
         "rejected_at": iso(now_us() if at_us is None else at_us),
         "reason": redact_text(str(reason)),
     }
-    if cls is Event or not isinstance(names, tuple):
-        names, key = Event._fields, "event"
-    else:
+    if cls is Event or (names is None and isinstance(event, tuple | list)):
+        key = "event"
+        fields = {name: _plain(v) for name, v in zip(Event._fields, event, strict=False)}
+    elif isinstance(names, tuple):
         record["type"], key = cls.__name__, "record"
-    fields = {name: _plain(v) for name, v in zip(names, event, strict=False)}
+        fields = {name: _plain(v) for name, v in zip(names, event, strict=False)}
+    else:  # not a record at all (a caller's mistake): its repr
+        record["type"], key = cls.__name__, "record"
+        fields = {"repr": _plain(safe_repr(event))}
     record[key] = fields
     try:
         text = _dumps(record)
