@@ -19,7 +19,10 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from collector.records import (
+from journal.schema import KIND_LENGTH, PERIOD_LENGTH, SYMBOL_LENGTH
+from journal.spool import RecordCodec, frame
+
+from .records import (
     TRADER_RATIO_KINDS,
     Candle,
     FundingRate,
@@ -27,36 +30,38 @@ from collector.records import (
     OpenInterest,
     TraderRatio,
 )
-from journal.schema import KIND_LENGTH, PERIOD_LENGTH, SYMBOL_LENGTH
-from journal.spool import RecordCodec, frame
 
 MAX_TS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z in ms: what a bigint ms column means
 _KINDS = frozenset(TRADER_RATIO_KINDS)
 
-# Strings already checked (symbols, timeframes, periods are few): a set lookup instead of
-# three checks. Bounded: cleared when full.
-_good_text: set[str] = set()
+# Strings already checked, one set per column width (symbols and periods are few): a set lookup
+# instead of four checks. Never holds "" (checked every time). Bounded: cleared when full.
+_good_symbols: set[str] = set()
+_good_periods: set[str] = set()
+_good_kinds: set[str] = set()
 _GOOD_TEXT_MAX = 10_000
 
 
-def _text(value: object, what: str, limit: int, *, empty: bool = False) -> str:
+def _text(value: object, what: str, limit: int, good: set[str], *, empty: bool = False) -> str:
     if type(value) is not str:
         if isinstance(value, str):
             value = str.__str__(value)
         else:
             raise ValueError(f"{what} must be a string, not {type(value).__name__}")
     assert isinstance(value, str)
-    if value in _good_text:
+    if value in good:
         return value
-    if not value and not empty:
+    if not value:
+        if empty:
+            return value
         raise ValueError(f"{what} is empty")
     if len(value) > limit:
         raise ValueError(f"{what} is {len(value)} characters long (at most {limit})")
     if not value.isprintable() or "\\" in value:
         raise ValueError(f"{what} {value!r} holds a control character or a backslash")
-    if len(_good_text) >= _GOOD_TEXT_MAX:
-        _good_text.clear()
-    _good_text.add(value)
+    if len(good) >= _GOOD_TEXT_MAX:
+        good.clear()
+    good.add(value)
     return value
 
 
@@ -111,15 +116,15 @@ def _candle(r: Candle) -> Candle:
         and type(ts) is int
         and 0 <= ts <= MAX_TS
         and math.isfinite(o + h + lo + c + v)
-        and s in _good_text
-        and tf in _good_text
+        and s in _good_symbols
+        and tf in _good_periods
     ):
         return r  # exact already (the common case)
     return tuple.__new__(
         Candle,
         (
-            _text(s, "symbol", SYMBOL_LENGTH),
-            _text(tf, "timeframe", PERIOD_LENGTH),
+            _text(s, "symbol", SYMBOL_LENGTH, _good_symbols),
+            _text(tf, "timeframe", PERIOD_LENGTH, _good_periods),
             _ms(ts, "ts"),
             _num(o, "open"),
             _num(h, "high"),
@@ -135,8 +140,8 @@ def _open_interest(r: OpenInterest) -> OpenInterest:
     return tuple.__new__(
         OpenInterest,
         (
-            _text(s, "symbol", SYMBOL_LENGTH),
-            _text(period, "period", PERIOD_LENGTH, empty=True),
+            _text(s, "symbol", SYMBOL_LENGTH, _good_symbols),
+            _text(period, "period", PERIOD_LENGTH, _good_periods, empty=True),
             _ms(ts, "ts"),
             _num(amount, "amount"),
             _opt_num(value, "value"),
@@ -149,7 +154,7 @@ def _funding_rate(r: FundingRate) -> FundingRate:
     return tuple.__new__(
         FundingRate,
         (
-            _text(s, "symbol", SYMBOL_LENGTH),
+            _text(s, "symbol", SYMBOL_LENGTH, _good_symbols),
             _ms(ts, "ts"),
             _num(rate, "rate"),
             _opt_num(mark, "mark_price"),
@@ -160,15 +165,15 @@ def _funding_rate(r: FundingRate) -> FundingRate:
 
 def _trader_ratio(r: TraderRatio) -> TraderRatio:
     s, kind, period, ts, ratio, long_share, short_share = r
-    kind = _text(kind, "kind", KIND_LENGTH)
+    kind = _text(kind, "kind", KIND_LENGTH, _good_kinds)
     if kind not in _KINDS:
         raise ValueError(f"kind {kind!r} is not one of {', '.join(TRADER_RATIO_KINDS)}")
     return tuple.__new__(
         TraderRatio,
         (
-            _text(s, "symbol", SYMBOL_LENGTH),
+            _text(s, "symbol", SYMBOL_LENGTH, _good_symbols),
             kind,
-            _text(period, "period", PERIOD_LENGTH),
+            _text(period, "period", PERIOD_LENGTH, _good_periods),
             _ms(ts, "ts"),
             _num(ratio, "ratio"),
             _opt_num(long_share, "long_share"),

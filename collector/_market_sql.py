@@ -24,9 +24,10 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from collector._market_codec import RECORD_OF
 from journal.schema import MARKET_TABLES
 from journal.store import SQLITE_BUSY_TIMEOUT_MS, EventStore
+
+from ._market_codec import RECORD_OF
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,9 +31,6 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from collector._market_codec import MARKET_CODEC, normalise
-from collector._market_sql import SPEC_OF, SPECS, PostgresUpserts, SqliteUpserts, TableSpec
-from collector.records import Candle, MarketRecord
 from journal.config import redact_url
 from journal.errors import StoreDataError, StoreUnavailable
 from journal.events import Event
@@ -42,6 +39,10 @@ from journal.schema import metadata
 from journal.spool import default_spool_dir
 from journal.store import SQLITE_WRITE_BUSY_TIMEOUT, EventStore, map_db_error
 from journal.writer import BufferedWriter
+
+from ._market_codec import MARKET_CODEC, normalise
+from ._market_sql import SPEC_OF, SPECS, PostgresUpserts, SqliteUpserts, TableSpec
+from .records import Candle, MarketRecord
 
 log = library_logger("journal.collector.storage")
 SPOOL_SUBDIR = "market"
