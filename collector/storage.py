@@ -203,6 +203,7 @@ class MarketWriterStats:
     drained: int
     orphans_drained: int  # from spool files of processes that died
     spool_pending: int
+    quarantined: int  # damaged spool lines set aside (``<file>.quarantine``), not delivered
     outage: bool
     outages: int
 
@@ -344,6 +345,7 @@ class MarketWriter:
             drained=s.drained,
             orphans_drained=s.orphans_drained,
             spool_pending=spool.pending if spool is not None else 0,
+            quarantined=s.quarantined,
             outage=s.outage,
             outages=s.outages,
         )

@@ -266,7 +266,11 @@ def test_postgres_cut_while_20000_candles_stream_in_loses_none(pg_url: str, tmp_
     proxy.close()
     st = w.stats()
     assert st.outages == 1 and st.spooled > 0 and st.drained == st.spooled and st.dropped == 0
-    assert st.spool_pending == 0 and list((tmp_path / "spool" / "market").glob("*.spool")) == []
+    assert (
+        st.quarantined == 0
+        and st.spool_pending == 0
+        and list((tmp_path / "spool" / "market").glob("*.spool")) == []
+    )
     with MarketStore(pg_url) as store:
         assert store.count("candles") == 20_000 == store.distinct_keys("candles")
         assert store.read_candles(SOL, "1m") == batch
@@ -368,6 +372,7 @@ def test_a_damaged_market_spool_delivers_the_valid_records(
     while w.stats().orphans_drained < 3 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert w.flush(10) and w.close(10)
+    assert w.stats().quarantined == 3
     with MarketStore(migrated_url) as store:
         assert store.read_candles(SOL, "1m") == good[:3]
     quarantined = (folder / "market-old-1-1.spool.quarantine").read_bytes().splitlines()
