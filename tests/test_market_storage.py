@@ -457,3 +457,35 @@ def test_dead_letter_lines_are_json(tmp_path: Path, migrated_url: str) -> None:
     line = (tmp_path / "spool" / "market" / "deadletter" / FILENAME).read_text()
     record = json.loads(line)
     assert record["record"]["volume"] == "inf" and "volume is inf" in record["reason"]
+
+
+def _child_writes(url: str, spool: str) -> None:
+    w = _FORKED[0]  # the parent's writer, re-made for this child by the fork hook
+    ok = w.submit_many(candles(300, symbol="CHILD/USDT:USDT")) == 300 and w.flush(30)
+    os._exit(0 if ok and w.close(10) else 1)
+
+
+_FORKED: list[MarketWriter] = []
+
+
+def test_a_forked_child_gets_a_writer_of_its_own(sqlite_url: str, tmp_path: Path) -> None:
+    import multiprocessing
+
+    upgrade(sqlite_url)
+    w = writer_for(sqlite_url, tmp_path / "spool")
+    _FORKED[:] = [w]
+    try:
+        w.submit_many(candles(300))
+        child = multiprocessing.get_context("fork").Process(
+            target=_child_writes, args=(sqlite_url, str(tmp_path / "spool"))
+        )
+        child.start()
+        w.submit_many(candles(300, start=300))
+        child.join(60)
+        assert child.exitcode == 0
+        assert w.flush(30) and w.close(10)
+    finally:
+        _FORKED.clear()
+    with MarketStore(sqlite_url) as store:
+        assert len(store.read_candles(SOL, "1m")) == 600
+        assert len(store.read_candles("CHILD/USDT:USDT", "1m")) == 300
