@@ -3,7 +3,9 @@
 When the store refuses rows themselves (`StoreDataError`: a value too long, a NUL byte, a
 type the driver cannot bind), the writer finds the bad events by bisecting the batch and
 appends each one here, in JSON Lines, with the reason: ``<dir>/rejected.jsonl``. A record is
-``{"rejected_at": ISO, "reason": text, "event": {field: value}}``. Values that JSON cannot
+``{"rejected_at": ISO, "reason": text, "event": {field: value}}``; another record type (a
+named tuple: the collector's market data) is written as ``{"rejected_at", "reason", "type":
+"Candle", "record": {field: value}}``. Values that JSON cannot
 hold are written as their ``repr``, and the text is ASCII (lone surrogates escaped), so
 writing a dead letter cannot fail on encoding. Each batch is one ``write`` under an
 exclusive ``flock`` (several processes may share the file), then ``fsync``.
@@ -22,6 +24,7 @@ from typing import Any
 from journal.errors import JournalError
 from journal.events import Event, iso, now_us
 from journal.redaction import redact_text
+from journal.safetext import safe_repr
 
 FILENAME = "rejected.jsonl"
 _dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=repr).encode
@@ -48,17 +51,27 @@ def _plain(value: Any) -> Any:
 
 
 def encode_dead_letter(event: Sequence[Any], reason: str, at_us: int | None = None) -> bytes:
-    """One JSON line for a refused event (never raises on odd field values)."""
-    fields = {name: _plain(v) for name, v in zip(Event._fields, event, strict=False)}
-    record = {
+    """One JSON line for a refused event or record (never raises on odd field values)."""
+    cls = type(event)
+    names: Sequence[str] | None = getattr(cls, "_fields", None)
+    record: dict[str, Any] = {
         "rejected_at": iso(now_us() if at_us is None else at_us),
         "reason": redact_text(str(reason)),
-        "event": fields,
     }
+    if cls is Event or (names is None and isinstance(event, tuple | list)):
+        key = "event"
+        fields = {name: _plain(v) for name, v in zip(Event._fields, event, strict=False)}
+    elif isinstance(names, tuple):
+        record["type"], key = cls.__name__, "record"
+        fields = {name: _plain(v) for name, v in zip(names, event, strict=False)}
+    else:  # not a record at all (a caller's mistake): its repr
+        record["type"], key = cls.__name__, "record"
+        fields = {"repr": _plain(safe_repr(event))}
+    record[key] = fields
     try:
         text = _dumps(record)
     except (TypeError, ValueError, RecursionError):
-        record["event"] = {k: repr(v) for k, v in fields.items()}
+        record[key] = {k: repr(v) for k, v in fields.items()}
         text = _dumps(record)
     return text.encode("ascii") + b"\n"
 
@@ -80,8 +93,8 @@ class DeadLetters:
         self.path = self.dir / FILENAME
         self.written = 0
 
-    def write(self, rejected: Sequence[tuple[Event, str]]) -> Path:
-        """Append and fsync one record per (event, reason); `DeadLetterError` on failure."""
+    def write(self, rejected: Sequence[tuple[Any, str]]) -> Path:
+        """Append and fsync one record per (event or record, reason); `DeadLetterError` on failure."""
         if not rejected:
             return self.path
         at = now_us()

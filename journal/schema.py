@@ -1,7 +1,10 @@
 """The tables, as SQLAlchemy Core metadata. Migrations in ``migrations/`` must match them.
 
 ``events`` is the journal; ``snapshots`` holds projection checkpoints (`journal.snapshots`),
-derived data that can be dropped at any time.
+derived data that can be dropped at any time. ``candles``, ``open_interest``, ``funding_rates``
+and ``trader_ratios`` hold the collector's market data (`journal.collector.storage`), one row per
+natural key (the records' ``key()``), upserted: times are UTC milliseconds, as the exchange
+gives them, and ``updated_at`` is when the row was last inserted or changed (ms).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -75,6 +79,67 @@ snapshots = Table(
     Column("bytes", Integer, nullable=False),  # len(state)
     Index("ix_snapshots_version_last", "projection_version", "last_event_id"),
 )
+
+# Market data (`collector.records`): the columns of each table are the record's fields, in order,
+# then ``updated_at``; the primary key is the record's ``key()``.
+SYMBOL_LENGTH = 64
+PERIOD_LENGTH = 16  # a timeframe or a period: "1m", "4h", "1d"; "" for current open interest
+KIND_LENGTH = 32
+
+candles = Table(
+    "candles",
+    metadata,
+    Column("symbol", String(SYMBOL_LENGTH), nullable=False),
+    Column("timeframe", String(PERIOD_LENGTH), nullable=False),
+    Column("ts", BigInteger, nullable=False),  # open time, ms UTC
+    Column("open", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    Column("low", Float, nullable=False),
+    Column("close", Float, nullable=False),
+    Column("volume", Float, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("symbol", "timeframe", "ts", name="candles_pkey"),
+)
+
+open_interest = Table(
+    "open_interest",
+    metadata,
+    Column("symbol", String(SYMBOL_LENGTH), nullable=False),
+    Column("period", String(PERIOD_LENGTH), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("amount", Float, nullable=False),  # contracts
+    Column("value", Float, nullable=True),  # quote value
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("symbol", "period", "ts", name="open_interest_pkey"),
+)
+
+funding_rates = Table(
+    "funding_rates",
+    metadata,
+    Column("symbol", String(SYMBOL_LENGTH), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("rate", Float, nullable=False),
+    Column("mark_price", Float, nullable=True),
+    Column("next_funding_ts", BigInteger, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("symbol", "ts", name="funding_rates_pkey"),
+)
+
+trader_ratios = Table(
+    "trader_ratios",
+    metadata,
+    Column("symbol", String(SYMBOL_LENGTH), nullable=False),
+    Column("kind", String(KIND_LENGTH), nullable=False),
+    Column("period", String(PERIOD_LENGTH), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("ratio", Float, nullable=False),
+    Column("long_share", Float, nullable=True),
+    Column("short_share", Float, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("symbol", "kind", "period", "ts", name="trader_ratios_pkey"),
+)
+
+MARKET_TABLES = (candles, open_interest, funding_rates, trader_ratios)
 
 # Column order used by readers and writers: matches `journal.events.Event` fields.
 EVENT_COLUMNS = (

@@ -1,7 +1,9 @@
 """The disk spool: where events wait, durably, while the store is unreachable.
 
 Append-only files per process (``journal-<host>-<pid>-<start>.spool``) in the spool
-directory. Draining seals the file being written (later spills start a new one), delivers
+directory. The spool is generic over what it holds: a `RecordCodec` says how a record becomes a
+line and back (`EVENT_CODEC`, the default, for events; the collector's market writer has its
+own codec and its own directory, so the two kinds never share a file). Draining seals the file being written (later spills start a new one), delivers
 the sealed files in order and removes each once delivered; an interrupted drain resumes at
 the first record not yet delivered. A record is one line: ``<crc32 of the payload, 8 hex>\\t<payload>\\n`` where the
 payload is the JSON array of the event's fields (``ts`` in microseconds, ``context_json`` as
@@ -29,6 +31,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar, cast
 
 from journal.errors import JournalError
 from journal.events import KINDS, Event, EventError
@@ -37,6 +40,7 @@ from journal.redaction import library_logger
 log = library_logger("journal.spool")
 SUFFIX = ".spool"
 QUARANTINE = ".quarantine"
+R = TypeVar("R")
 
 
 class SpoolError(JournalError):
@@ -66,6 +70,11 @@ _FIELDS = len(Event._fields) - 1  # every field but the store's id
 _PLAIN = (str, int, float, bool, type(None))
 
 
+def frame(payload: bytes) -> bytes:
+    """One spool line: ``<crc32 of the payload, 8 hex>\\t<payload>\\n`` (payload without newlines)."""
+    return b"%08x\t%s\n" % (zlib.crc32(payload), payload)
+
+
 def encode_record(event: Event) -> bytes:
     """One spool line for an event (never raises on what the event's fields hold)."""
     try:
@@ -87,6 +96,35 @@ def decode_payload(payload: bytes) -> Event:
     return tuple.__new__(Event, (None, *fields))
 
 
+def _is_rejection_report(event: Event) -> bool:
+    return event.kind == "journal" and event.name == "event_rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCodec(Generic[R]):
+    """What a spool (and a `journal.writer.BufferedWriter`) needs to know of its records.
+
+    ``encode`` makes one spool line (`frame` of an ASCII payload) and must not raise on a
+    record the writer accepted; ``decode`` turns a payload back into a record and raises
+    `ValueError` (or `TypeError`) on anything that is not one: that line is quarantined.
+    ``name`` prefixes the spool files and, for any codec but the journal's own, the writer's
+    ``journal`` events (``market_store_unavailable``...); ``noun`` names a record in messages.
+    ``is_report``: is this record the writer's own report of refused records (never reported
+    again, so a refused report cannot feed a loop)?
+    """
+
+    name: str
+    noun: str
+    encode: Callable[[R], bytes]
+    decode: Callable[[bytes], R]
+    is_report: Callable[[R], bool] | None = None
+
+
+EVENT_CODEC: RecordCodec[Event] = RecordCodec(
+    "journal", "event", encode_record, decode_payload, _is_rejection_report
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ReadResult:
     """What reading a spool file found."""
@@ -95,16 +133,20 @@ class ReadResult:
     bad: int
 
 
-def read_records(path: Path, quarantine: Callable[[bytes], None]) -> Iterator[Event]:
-    """Valid events of a spool file, in order; bad lines are handed to ``quarantine``."""
-    for event, _end in _records_from(path, 0, quarantine):
-        yield event
+def read_records(
+    path: Path,
+    quarantine: Callable[[bytes], None],
+    decode: Callable[[bytes], R] = decode_payload,  # type: ignore[assignment]
+) -> Iterator[R]:
+    """Valid records of a spool file, in order; bad lines are handed to ``quarantine``."""
+    for record, _end in _records_from(path, 0, quarantine, decode):
+        yield record
 
 
 def _records_from(
-    path: Path, start: int, quarantine: Callable[[bytes], None]
-) -> Iterator[tuple[Event, int]]:
-    """(event, byte offset just past its record) from ``start`` on."""
+    path: Path, start: int, quarantine: Callable[[bytes], None], decode: Callable[[bytes], R]
+) -> Iterator[tuple[R, int]]:
+    """(record, byte offset just past its line) from ``start`` on."""
     with open(path, "rb") as fh:
         fh.seek(start)
         pos = start
@@ -117,7 +159,7 @@ def _records_from(
             try:
                 if not sep or len(head) != 8 or int(head, 16) != zlib.crc32(payload):
                     raise ValueError("checksum")
-                yield decode_payload(payload), pos
+                yield decode(payload), pos
             except (ValueError, TypeError, EventError, UnicodeDecodeError):
                 quarantine(line)
 
@@ -134,11 +176,12 @@ class _Sealed:
     delivered: int = 0
 
 
-class Spool:
+class Spool(Generic[R]):
     """This process's spool files (created on first append) plus recovery of others'."""
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(self, directory: Path | str, codec: RecordCodec[R] | None = None) -> None:
         self.dir = Path(directory)
+        self.codec = codec if codec is not None else cast("RecordCodec[R]", EVENT_CODEC)
         self.path: Path | None = None
         self._fh: int | None = None
         self.records = 0  # records in our current file
@@ -160,7 +203,8 @@ class Spool:
             return self._fh
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            name = f"journal-{socket.gethostname()}-{os.getpid()}-{time.time_ns()}{SUFFIX}"
+            host, pid = socket.gethostname(), os.getpid()
+            name = f"{self.codec.name}-{host}-{pid}-{time.time_ns()}{SUFFIX}"
             self.path = self.dir / name
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -169,11 +213,12 @@ class Spool:
         self._fh = fd
         return fd
 
-    def append(self, events: Sequence[Event]) -> int:
+    def append(self, events: Sequence[R]) -> int:
         """Write and fsync a batch; returns how many records were written."""
         if not events:
             return 0
-        data = b"".join(encode_record(e) for e in events)
+        encode = self.codec.encode
+        data = b"".join(encode(e) for e in events)
         fd = self._open()
         try:
             view = memoryview(data)
@@ -213,7 +258,7 @@ class Spool:
 
         return put
 
-    def drain_own(self, deliver: Callable[[list[Event]], None], batch: int = 2000) -> int:
+    def drain_own(self, deliver: Callable[[list[R]], None], batch: int = 2000) -> int:
         """Deliver our records in order, removing each file once delivered; returns how many.
 
         What is appended while this runs (``deliver`` may spill) goes to a new file, delivered
@@ -230,7 +275,13 @@ class Spool:
 
             try:
                 n += _deliver_file(
-                    seg.path, deliver, batch, self._quarantine_to(seg.path), seg.offset, progress
+                    seg.path,
+                    deliver,
+                    batch,
+                    self._quarantine_to(seg.path),
+                    self.codec.decode,
+                    seg.offset,
+                    progress,
                 )
             except FileNotFoundError:  # removed by hand: nothing left to deliver from it
                 self.lost += seg.records - seg.delivered
@@ -247,7 +298,7 @@ class Spool:
         return n
 
     def recover_orphans(
-        self, deliver: Callable[[list[Event]], None], batch: int = 2000
+        self, deliver: Callable[[list[R]], None], batch: int = 2000
     ) -> tuple[int, int]:
         """Drain spool files of dead processes (their lock is free). Returns (files, events)."""
         if not self.dir.is_dir():
@@ -267,7 +318,9 @@ class Spool:
                 except OSError:
                     continue  # its process is alive
                 before = self.quarantined
-                n = _deliver_file(path, deliver, batch, self._quarantine_to(path))
+                n = _deliver_file(
+                    path, deliver, batch, self._quarantine_to(path), self.codec.decode
+                )
                 if self.quarantined > before:
                     log.warning(
                         "journal: spool %s had %d damaged record(s), moved to %s%s; %d delivered",
@@ -294,15 +347,16 @@ class Spool:
 
 def _deliver_file(
     path: Path,
-    deliver: Callable[[list[Event]], None],
+    deliver: Callable[[list[R]], None],
     batch: int,
     quarantine: Callable[[bytes], None],
+    decode: Callable[[bytes], R],
     start: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    pending: list[Event] = []
+    pending: list[R] = []
     n = end = 0
-    for event, end in _records_from(path, start, quarantine):
+    for event, end in _records_from(path, start, quarantine, decode):
         pending.append(event)
         if len(pending) >= batch:
             deliver(pending)

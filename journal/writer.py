@@ -51,6 +51,11 @@ store in batches, on one thread per process.
   `close()` (also run at interpreter exit) writes or spools everything it holds.
 - `SchemaNotReady` and other store errors are treated like an outage (logged once), so a
   misconfigured database never loses what was recorded while it is being fixed.
+- **Generic over the record type.** Events are the default; a `journal.spool.RecordCodec`
+  (``codec=``) says how other records are spooled, named in messages and in the writer's
+  ``journal`` events (the collector's market data: ``market_store_unavailable``...). The store
+  is anything with ``append(records) -> int`` and ``ping()``. Records refused before they are
+  queued (a caller's validation) go to the dead letters through `reject`.
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
@@ -70,18 +75,23 @@ from journal.deadletter import DeadLetterError, DeadLetters
 from journal.errors import StoreDataError, StoreFileChanged, StoreUnavailable
 from journal.events import Event, journal_event
 from journal.redaction import library_logger
-from journal.spool import Spool
+from journal.spool import EVENT_CODEC, RecordCodec, Spool
 
 log = library_logger("journal.writer")
 _FILE_RETRIES = 3  # re-sends of one batch after the SQLite file changed under it
+R = TypeVar("R")
 
 
-class Appender(Protocol):
-    """What the writer needs of a store."""
+class RecordAppender(Protocol[R]):
+    """What the writer needs of a store: ``append`` returns how many records it stored."""
 
-    def append(self, events: list[Event]) -> int: ...
+    def append(self, events: list[R], /) -> int: ...
 
     def ping(self) -> None: ...
+
+
+Appender = RecordAppender[Event]
+"""What the writer needs of the event store."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +123,12 @@ def _reason(exc: BaseException) -> str:
     return text[:500]
 
 
-class BufferedWriter:
-    """One background thread that batches events into the store."""
+class BufferedWriter(Generic[R]):
+    """One background thread that batches events (or other records) into the store."""
 
     def __init__(
         self,
-        store: Appender,
+        store: RecordAppender[R],
         *,
         batch_size: int = 500,
         flush_interval: float = 0.2,
@@ -132,6 +142,7 @@ class BufferedWriter:
         spool_dir: str | Path | None = None,
         drain_batch: int = 2000,
         deadletter_dir: str | Path | None = None,
+        codec: RecordCodec[R] | None = None,
     ) -> None:
         if batch_size < 1 or flush_interval <= 0 or max_memory_events < batch_size:
             raise ValueError("batch_size >= 1, flush_interval > 0, max_memory_events >= batch_size")
@@ -142,11 +153,16 @@ class BufferedWriter:
             max_memory_events,
         )
         self._retry = (retry_attempts, retry_initial, retry_max)
+        self.codec = codec if codec is not None else cast("RecordCodec[R]", EVENT_CODEC)
+        self._noun = self.codec.noun
+        # The writer's own journal events: named for the journal's store, prefixed for others.
+        self._jprefix = "" if self.codec.name == EVENT_CODEC.name else f"{self.codec.name}_"
         self._prepare = prepare
         self._prepared = prepare is None
         self._emit = emit
         self._sleep = sleep
-        self._q: deque[Event] = deque()
+        self._q: deque[R] = deque()
+        self._refused: deque[tuple[R, str]] = deque()  # `reject`ed, for the dead letters
         self._wake = threading.Event()
         self._idle = threading.Condition()
         self._busy = False
@@ -156,7 +172,7 @@ class BufferedWriter:
         self._outage_since: float | None = None
         self._outage_why = ""
         self._outage_buffered = 0
-        self.spool = Spool(spool_dir) if spool_dir is not None else None
+        self.spool = Spool(spool_dir, self.codec) if spool_dir is not None else None
         if deadletter_dir is None and spool_dir is not None:
             deadletter_dir = Path(spool_dir) / "deadletter"
         self.deadletters = DeadLetters(deadletter_dir) if deadletter_dir is not None else None
@@ -168,7 +184,7 @@ class BufferedWriter:
         self._spool_failed = self._drain_warned = self._deadletter_failed = False
         # The batch taken from memory and not yet settled (stored, spooled, dead-lettered or
         # counted as dropped): whatever happens to the thread, it goes back to the queue.
-        self._inhand: list[Event] | None = None
+        self._inhand: list[R] | None = None
         self._dropped_seen = 0
         # Spills go in chunks (each fsync'd) so that the ceiling is checked between them: a
         # backlog built while the store stalled is spilled whole, but what arrives during a
@@ -188,7 +204,7 @@ class BufferedWriter:
 
     # ------------------------------------------------------------ hot path
 
-    def submit(self, event: Event) -> None:
+    def submit(self, event: R) -> None:
         """Queue an event (O(1), no IO, never raises)."""
         q = self._q
         q.append(event)
@@ -198,6 +214,10 @@ class BufferedWriter:
             self._wake.set()
             if not self._thread.is_alive():
                 self._ensure_thread()
+
+    def reject(self, record: R, reason: str) -> None:
+        """Set aside a record refused before it was queued: the thread dead-letters it (O(1))."""
+        self._refused.append((record, reason))
 
     # ------------------------------------------------------------ the thread
 
@@ -273,6 +293,8 @@ class BufferedWriter:
         return self.spool.pending if self.spool is not None else 0
 
     def _tick(self) -> None:
+        if self._refused:
+            self._dead_letter_refused()
         if self._outage_since is not None and (not self._probe() or not self._recover_spool()):
             self._spill()
             return
@@ -311,7 +333,16 @@ class BufferedWriter:
             self._prepare()
             self._prepared = True
 
-    def _append(self, batch: list[Event]) -> int:
+    def _dead_letter_refused(self) -> None:
+        refused = self._refused
+        bad = [refused.popleft() for _ in range(len(refused))]
+        try:
+            self._dead_letter(bad)
+        except BaseException:
+            refused.extendleft(reversed(bad))  # the next tick tries again
+            raise
+
+    def _append(self, batch: list[R]) -> int:
         """One append; a database file replaced under us is re-prepared and the batch re-sent."""
         for attempt in range(_FILE_RETRIES + 1):
             self._ensure_prepared()
@@ -320,24 +351,24 @@ class BufferedWriter:
             except StoreFileChanged as exc:
                 if attempt == _FILE_RETRIES:
                     raise
-                log.warning("journal: %s; reconnecting and re-sending %d event(s)", exc, len(batch))
-                self._publish(
-                    journal_event("store_file_replaced", str(exc), context={"batch": len(batch)})
+                log.warning(
+                    "journal: %s; reconnecting and re-sending %d %s(s)", exc, len(batch), self._noun
                 )
+                self._report("store_file_replaced", str(exc), {"batch": len(batch)})
                 self._prepared = self._prepare is None  # re-run migrations on a fresh file
         raise AssertionError("unreachable")
 
-    def _append_isolating(self, batch: list[Event]) -> int:
+    def _append_isolating(self, batch: list[R]) -> int:
         """Append; if the store refuses rows, write the others and dead-letter the refused."""
         try:
             return self._append(batch)
         except StoreDataError as exc:
-            bad: list[tuple[Event, str]] = []
+            bad: list[tuple[R, str]] = []
             inserted = self._bisect(batch, exc, bad)
         self._dead_letter(bad)
         return inserted
 
-    def _bisect(self, batch: list[Event], exc: StoreDataError, bad: list[tuple[Event, str]]) -> int:
+    def _bisect(self, batch: list[R], exc: StoreDataError, bad: list[tuple[R, str]]) -> int:
         """Write what the store accepts of a refused ``batch``; collect the refused events.
 
         Any other error propagates: the caller puts the whole batch back (appends are
@@ -355,10 +386,10 @@ class BufferedWriter:
                 inserted += self._bisect(half, sub, bad)
         return inserted
 
-    def _dead_letter(self, bad: Sequence[tuple[Event, str]]) -> None:
+    def _dead_letter(self, bad: Sequence[tuple[R, str]]) -> None:
         if not bad:
             return
-        first = bad[0][1]
+        first, noun = bad[0][1], self._noun
         where = "nowhere"
         try:
             if self.deadletters is None:
@@ -368,30 +399,31 @@ class BufferedWriter:
             self._dropped += len(bad)
             if not self._deadletter_failed:
                 self._deadletter_failed = True
-                log.error("journal: %s; dropped %d refused event(s): %s", exc, len(bad), first)
-            self._publish(
-                journal_event(
-                    "event_rejected",
-                    f"{len(bad)} event(s) refused by the store and dropped: {first}",
-                    context={"count": len(bad), "reason": first, "dropped": True},
-                )
+                log.error("journal: %s; dropped %d refused %s(s): %s", exc, len(bad), noun, first)
+            self._report(
+                "event_rejected",
+                f"{len(bad)} {noun}(s) refused by the store and dropped: {first}",
+                {"count": len(bad), "reason": first, "dropped": True},
             )
             return
         self._dead += len(bad)
         log.warning(
-            "journal: %d event(s) refused by the store, set aside in %s: %s", len(bad), where, first
+            "journal: %d %s(s) refused by the store, set aside in %s: %s",
+            len(bad),
+            noun,
+            where,
+            first,
         )
-        if all(e.kind == "journal" and e.name == "event_rejected" for e, _ in bad):
+        is_report = self.codec.is_report
+        if is_report is not None and all(is_report(e) for e, _ in bad):
             return  # never let our own report feed a loop
-        self._publish(
-            journal_event(
-                "event_rejected",
-                f"{len(bad)} event(s) refused by the store, set aside: {first}",
-                context={"count": len(bad), "reason": first, "file": where},
-            )
+        self._report(
+            "event_rejected",
+            f"{len(bad)} {noun}(s) refused by the store, set aside: {first}",
+            {"count": len(bad), "reason": first, "file": where},
         )
 
-    def _deliver(self, batch: list[Event]) -> None:
+    def _deliver(self, batch: list[R]) -> None:
         """Write a spooled batch (no retries: a failure ends the drain, the file stays)."""
         inserted = self._append_isolating(batch)
         self._written += inserted
@@ -433,16 +465,15 @@ class BufferedWriter:
         if files:
             self._orphans += n
             log.warning(
-                "journal: drained %d event(s) from %d spool file(s) left by earlier processes",
+                "journal: drained %d %s(s) from %d spool file(s) left by earlier processes",
                 n,
+                self._noun,
                 files,
             )
-            self._publish(
-                journal_event(
-                    "spool_drained",
-                    f"{n} event(s) from {files} earlier spool file(s)",
-                    context={"files": files, "events": n, "quarantined": self.spool.quarantined},
-                )
+            self._report(
+                "spool_drained",
+                f"{n} {self._noun}(s) from {files} earlier spool file(s)",
+                {"files": files, "events": n, "quarantined": self.spool.quarantined},
             )
         return True
 
@@ -473,7 +504,7 @@ class BufferedWriter:
                         exc,
                         self.max_memory_events,
                     )
-                    self._publish(journal_event("spool_unwritable", _reason(exc)))
+                    self._report("spool_unwritable", _reason(exc))
                 self._bound_memory()
                 return
             n = len(batch)
@@ -500,16 +531,14 @@ class BufferedWriter:
                 over,
                 self._ceiling,
             )
-            self._publish(
-                journal_event(
-                    "events_dropped",
-                    f"dropped {over} event(s): produced faster than the store and spool take them",
-                    context={"dropped": over, "ceiling": self._ceiling},
-                )
+            self._report(
+                "events_dropped",
+                f"dropped {over} {self._noun}(s): produced faster than the store and spool take them",
+                {"dropped": over, "ceiling": self._ceiling},
             )
         return over
 
-    def _write(self, batch: list[Event]) -> bool:
+    def _write(self, batch: list[R]) -> bool:
         attempts, initial, cap = self._retry
         t0 = time.perf_counter()
         try:
@@ -553,17 +582,22 @@ class BufferedWriter:
                 self.max_memory_events,
                 over,
             )
-            self._publish(
-                journal_event(
-                    "events_dropped",
-                    f"dropped the {over} oldest event(s): memory bound reached, no usable spool",
-                    context={"dropped": over, "total_dropped": self._dropped},
-                )
+            self._report(
+                "events_dropped",
+                f"dropped the {over} oldest {self._noun}(s): memory bound reached, no usable spool",
+                {"dropped": over, "total_dropped": self._dropped},
             )
 
     def _publish(self, event: Event) -> None:
         try:
             (self._emit or runtime.emit)(event)
+        except Exception:
+            pass
+
+    def _report(self, name: str, message: str, context: dict[str, Any] | None = None) -> None:
+        """Publish one of the writer's own ``journal`` events (never raises)."""
+        try:
+            self._publish(journal_event(self._jprefix + name, message, context=context))
         except Exception:
             pass
 
@@ -577,24 +611,22 @@ class BufferedWriter:
         self._spool_failed = self._drain_warned = False
         why = f"{type(exc).__name__}: {_reason(exc)}"
         self._outage_why = why
-        log.warning("journal: store unavailable, buffering events: %s", why)
-        self._publish(journal_event("store_unavailable", why, context={"queued": len(self._q)}))
+        log.warning("journal: store unavailable, buffering %ss: %s", self._noun, why)
+        self._report("store_unavailable", why, {"queued": len(self._q)})
 
     def _end_outage(self) -> None:
         since = self._outage_since or time.time()
         self._outage_since = None
         seconds = round(time.time() - since, 3)
         log.warning("journal: store is back after %.1fs", seconds)
-        self._publish(
-            journal_event(
-                "store_recovered",
-                f"store back after {seconds:.1f}s",
-                context={
-                    "outage_seconds": seconds,
-                    "buffered": max(self._outage_buffered, len(self._q)),
-                    "dropped": self._dropped,
-                },
-            )
+        self._report(
+            "store_recovered",
+            f"store back after {seconds:.1f}s",
+            {
+                "outage_seconds": seconds,
+                "buffered": max(self._outage_buffered, len(self._q)),
+                "dropped": self._dropped,
+            },
         )
 
     # ------------------------------------------------------------ control
@@ -603,7 +635,7 @@ class BufferedWriter:
         return self._dropped + (self.spool.lost if self.spool is not None else 0)
 
     def _settled(self) -> bool:
-        return not (self._q or self._busy or self._inhand or self._spool_pending())
+        return not (self._q or self._busy or self._inhand or self._refused or self._spool_pending())
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted so far is in the store (or dead-lettered).
@@ -622,7 +654,7 @@ class BufferedWriter:
                     break
                 if left <= 0:
                     problem = (
-                        f"timed out after {timeout:g}s: {len(self._q)} event(s) in memory, "
+                        f"timed out after {timeout:g}s: {len(self._q)} {self._noun}(s) in memory, "
                         f"{self._spool_pending()} in the spool"
                     )
                     break
@@ -630,14 +662,14 @@ class BufferedWriter:
                 self._idle.wait(min(left, 0.05))
         if self._outage_since is not None:
             problem = (
-                f"store unavailable ({self._outage_why}): {len(self._q)} event(s) in memory, "
+                f"store unavailable ({self._outage_why}): {len(self._q)} {self._noun}(s) in memory, "
                 f"{self._spool_pending()} in the spool"
             )
         total = self._total_dropped()
         dropped = total - self._dropped_seen
         self._dropped_seen = total
         if problem is None and dropped:
-            problem = f"{dropped} event(s) dropped since the last flush (see the log)"
+            problem = f"{dropped} {self._noun}(s) dropped since the last flush (see the log)"
         self.last_flush_problem = problem
         return problem is None
 
@@ -653,7 +685,9 @@ class BufferedWriter:
                 self._spill()  # what could not be written goes to disk; the next start drains it
         if self._q:
             left = len(self._q)
-            log.error("journal: %d event(s) could not be written or spooled before exit", left)
+            log.error(
+                "journal: %d %s(s) could not be written or spooled before exit", left, self._noun
+            )
             if not self._thread.is_alive():
                 self._dropped += left
         if self.spool is not None and not self._thread.is_alive():

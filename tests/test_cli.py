@@ -23,10 +23,10 @@ def test_migrate_status_info_round(tmp_path: Path) -> None:
     up = run("migrate", cwd=tmp_path)
     assert (
         up.returncode == 0
-        and "upgraded sqlite:///journal.db: (none) -> 0002_snapshots" in up.stdout
+        and "upgraded sqlite:///journal.db: (none) -> 0003_market_data" in up.stdout
     )
     again = run("migrate", cwd=tmp_path)
-    assert "already at head 0002_snapshots" in again.stdout
+    assert "already at head 0003_market_data" in again.stdout
     with EventStore(f"sqlite:///{tmp_path}/journal.db") as store:
         store.append(
             [error_event("api_error", "x", ts=1_800_000_000_000_000 + i) for i in range(3)]
@@ -186,11 +186,13 @@ def test_downgrade_that_drops_events_needs_yes(tmp_path: Path) -> None:
         assert store.count() == 2500  # untouched
     done = run("migrate", "--db", db, "--downgrade", "base", "--yes", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "downgraded sqlite:///" in done.stdout and "0002_snapshots -> (none)" in done.stdout
+    assert "downgraded sqlite:///" in done.stdout and "0003_market_data -> (none)" in done.stdout
 
 
-def test_dropping_only_the_snapshots_needs_no_yes(tmp_path: Path) -> None:
+def test_dropping_only_the_market_data_and_snapshots_needs_no_yes(tmp_path: Path) -> None:
     db = _migrated_with_events(tmp_path, 3)
+    done = run("migrate", "--db", db, "--downgrade", "-1", cwd=tmp_path)
+    assert done.returncode == 0 and "0003_market_data -> 0002_snapshots" in done.stdout, done.stderr
     done = run("migrate", "--db", db, "--downgrade", "-1", cwd=tmp_path)
     assert done.returncode == 0 and "0002_snapshots -> 0001_events" in done.stdout, done.stderr
     refused = run("migrate", "--db", db, "--downgrade", "base", cwd=tmp_path)
