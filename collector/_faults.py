@@ -55,6 +55,21 @@ class RetryTimeoutError(RetryError, TimeoutError):
     """Every attempt failed and the last one timed out: a `RetryError` and a ``TimeoutError``."""
 
 
+class RetryBadResponseError(RetryError, ValueError):
+    """Every attempt failed and the last answer was garbage: a `RetryError` and a ``ValueError``
+    (the seed's Scenario 3: "Raises ValueError if empty")."""
+
+
+def retry_error_for(err: RetryError) -> RetryError:
+    """``err`` as the subclass that also carries its last failure's builtin family."""
+    last = err.last_exception
+    if isinstance(last, ccxt.RequestTimeout) and not isinstance(err, TimeoutError):
+        return RetryTimeoutError(err.name, err.attempts, last)
+    if isinstance(last, BadResponse) and not isinstance(err, ValueError):
+        return RetryBadResponseError(err.name, err.attempts, last)
+    return err
+
+
 class LiquidationsNotSupported(ccxt.NotSupported):  # type: ignore[misc]
     """Binance USD-M has no public REST endpoint for market-wide liquidations."""
 

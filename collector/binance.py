@@ -16,7 +16,7 @@ seed's Scenario 1:
 
 What the caller sees: the records; or the non-retried ccxt error; or `RetryError` when every
 attempt failed (`RetryTimeoutError`, also a builtin ``TimeoutError``, when the last one timed
-out); or the failure that opened a breaker; or `CircuitBreakerError`. Every timeout surfaces as
+out; `RetryBadResponseError`, also a ``ValueError``, when the last answer was garbage); or the failure that opened a breaker; or `CircuitBreakerError`. Every timeout surfaces as
 `RequestTimedOut` (a ccxt ``RequestTimeout`` and a builtin ``TimeoutError``), so ``except
 TimeoutError`` catches timeouts however the sequence ended (the seed's Scenario 2).
 
@@ -61,8 +61,10 @@ from ._faults import (
     IPBanned,
     LiquidationsNotSupported,
     RequestTimedOut,
+    RetryBadResponseError,
     RetryTimeoutError,
     classify,
+    retry_error_for,
     scrub,
     scrub_exception,
     severity,
@@ -78,6 +80,7 @@ __all__ = [
     "Liquidation",
     "LiquidationsNotSupported",
     "RequestTimedOut",
+    "RetryBadResponseError",
     "RetryTimeoutError",
 ]
 
@@ -223,6 +226,11 @@ class HardenedBinanceFuturesClient:
         self._ex: Any = None
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        # The first event of a process configures the default journal (which migrates its
+        # database): do it now, not inside the event loop while requests are in flight.
+        from journal.api import get_journal
+
+        get_journal()
         if breaker_manager is None:
             from journal.breaker import get_circuit_breaker_manager
 
@@ -340,10 +348,10 @@ class HardenedBinanceFuturesClient:
         try:
             return cast(T, await self._endpoints[key].run(call, op))
         except RetryError as err:
-            last = err.last_exception
-            if isinstance(last, ccxt.RequestTimeout) and not isinstance(err, TimeoutError):
-                raise RetryTimeoutError(err.name, err.attempts, last) from last
-            raise
+            better = retry_error_for(err)
+            if better is err:
+                raise
+            raise better from err.last_exception
 
     async def _attempt(self, spec: Endpoint, call: _Call, op: Callable[[Any], Awaitable[T]]) -> T:
         call.attempt += 1
