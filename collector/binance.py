@@ -34,6 +34,7 @@ through a logger of ours that scrubs every record (its DEBUG records carry ``X-M
 
 from __future__ import annotations
 
+import json
 import logging
 import ssl
 import time
@@ -121,11 +122,12 @@ class Liquidation(NamedTuple):
 class _Slot:
     """The status and headers of the last response seen by one attempt."""
 
-    __slots__ = ("headers", "status")
+    __slots__ = ("body", "headers", "status")
 
     def __init__(self) -> None:
         self.status: int | None = None
         self.headers: Mapping[str, str] | None = None
+        self.body: bytes | None = None
 
 
 _SLOT: ContextVar[_Slot | None] = ContextVar("journal_collector_response", default=None)
@@ -136,6 +138,7 @@ async def _on_request_start(session: Any, ctx: Any, params: Any) -> None:
     if slot is not None:
         slot.status = None
         slot.headers = None
+        slot.body = None
 
 
 async def _on_request_end(session: Any, ctx: Any, params: Any) -> None:
@@ -143,6 +146,30 @@ async def _on_request_end(session: Any, ctx: Any, params: Any) -> None:
     if slot is not None:
         slot.status = params.response.status
         slot.headers = params.response.headers
+
+
+async def _on_body(session: Any, ctx: Any, params: Any) -> None:
+    slot = _SLOT.get()
+    if slot is not None:  # aiohttp's read() reports the whole body once
+        slot.body = params.chunk if slot.body is None else slot.body + params.chunk
+
+
+def _genuinely_empty(records: list[T], what: str) -> list[T]:
+    """An empty result where empty is allowed: only if the body really was an empty JSON list
+    (ccxt turns a truncated or HTML body into ``[]`` too)."""
+    if not records:
+        slot = _SLOT.get()
+        body = slot.body if slot is not None else None
+        if body is not None and body.strip() != b"[]":
+            try:
+                ok = json.loads(body) == []
+            except ValueError:
+                ok = False
+            if not ok:
+                raise BadResponse(
+                    f"bad response from {what}: an empty result from a body that is not []"
+                )
+    return records
 
 
 class _ScrubFilter(logging.Filter):
@@ -288,6 +315,7 @@ class HardenedBinanceFuturesClient:
         trace = aiohttp.TraceConfig()
         trace.on_request_start.append(_on_request_start)
         trace.on_request_end.append(_on_request_end)
+        trace.on_response_chunk_received.append(_on_body)
         import certifi
 
         connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=certifi.where()))
@@ -459,13 +487,17 @@ class HardenedBinanceFuturesClient:
             market = await self._market(ex, symbol)
             raw = await ex.fetch_ohlcv(market["symbol"], timeframe, since, limit)
             now = _now_ms()
-            return check.candles(
-                raw,
-                market["symbol"],
-                timeframe,
-                required=check.rows_required(since, step, now),
-                now_ms=now,
-                what=f"fetch_ohlcv({market['symbol']}, {timeframe})",
+            what = f"fetch_ohlcv({market['symbol']}, {timeframe})"
+            return _genuinely_empty(
+                check.candles(
+                    raw,
+                    market["symbol"],
+                    timeframe,
+                    required=check.rows_required(since, step, now),
+                    now_ms=now,
+                    what=what,
+                ),
+                what,
             )
 
         return await self._run("ohlcv", _Call("fetch_ohlcv", symbol), op)
@@ -497,13 +529,17 @@ class HardenedBinanceFuturesClient:
             market = await self._market(ex, symbol)
             raw = await ex.fetch_open_interest_history(market["symbol"], period, since, limit)
             now = _now_ms()
-            return check.open_interest_history(
-                raw,
-                market["symbol"],
-                period,
-                required=check.rows_required(since, step, now, check.DATA_RETENTION_MS),
-                now_ms=now,
-                what=f"fetch_open_interest_history({market['symbol']}, {period})",
+            what = f"fetch_open_interest_history({market['symbol']}, {period})"
+            return _genuinely_empty(
+                check.open_interest_history(
+                    raw,
+                    market["symbol"],
+                    period,
+                    required=check.rows_required(since, step, now, check.DATA_RETENTION_MS),
+                    now_ms=now,
+                    what=what,
+                ),
+                what,
             )
 
         return await self._run("oi", _Call("fetch_open_interest_history", symbol), op)
@@ -533,12 +569,16 @@ class HardenedBinanceFuturesClient:
             market = await self._market(ex, symbol)
             raw = await ex.fetch_funding_rate_history(market["symbol"], since, limit)
             now = _now_ms()
-            return check.funding_rate_history(
-                raw,
-                market["symbol"],
-                required=check.rows_required(since, check.FUNDING_PERIOD_MS, now),
-                now_ms=now,
-                what=f"fetch_funding_rate_history({market['symbol']})",
+            what = f"fetch_funding_rate_history({market['symbol']})"
+            return _genuinely_empty(
+                check.funding_rate_history(
+                    raw,
+                    market["symbol"],
+                    required=check.rows_required(since, check.FUNDING_PERIOD_MS, now),
+                    now_ms=now,
+                    what=what,
+                ),
+                what,
             )
 
         return await self._run("funding", _Call("fetch_funding_rate_history", symbol), op)
@@ -577,16 +617,20 @@ class HardenedBinanceFuturesClient:
                 else:
                     raw = await ex.fapiDataGetTopLongShortPositionRatio(request)
             now = _now_ms()
-            return check.trader_ratios(
-                raw,
-                market["symbol"],
-                market["id"],
-                kind,
-                period,
-                unified=kind == "global_account",
-                required=check.rows_required(since, step, now, check.DATA_RETENTION_MS),
-                now_ms=now,
-                what=f"fetch_trader_ratio({market['symbol']}, {kind}, {period})",
+            what = f"fetch_trader_ratio({market['symbol']}, {kind}, {period})"
+            return _genuinely_empty(
+                check.trader_ratios(
+                    raw,
+                    market["symbol"],
+                    market["id"],
+                    kind,
+                    period,
+                    unified=kind == "global_account",
+                    required=check.rows_required(since, step, now, check.DATA_RETENTION_MS),
+                    now_ms=now,
+                    what=what,
+                ),
+                what,
             )
 
         return await self._run("trader_ratio", _Call("fetch_trader_ratio", symbol), op)
@@ -609,9 +653,8 @@ class HardenedBinanceFuturesClient:
         async def op(ex: Any) -> list[Liquidation]:
             market = await self._market(ex, symbol)
             raw = await ex.fetch_my_liquidations(market["symbol"], since, limit)
-            return _liquidations(
-                raw, market["symbol"], f"fetch_my_liquidations({market['symbol']})"
-            )
+            what = f"fetch_my_liquidations({market['symbol']})"
+            return _genuinely_empty(_liquidations(raw, market["symbol"], what), what)
 
         return await self._run("liquidations", _Call("fetch_my_liquidations", symbol), op)
 
