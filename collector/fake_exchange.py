@@ -55,48 +55,31 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import random
 import signal
 import socket
 import struct
 import sys
 import time
-import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from aiohttp import web
 
-MINUTE_MS = 60_000
-HOUR_MS = 60 * MINUTE_MS
-DAY_MS = 24 * HOUR_MS
-FUNDING_MS = 8 * HOUR_MS
+from .fake_market import DATA_PERIODS, KLINE_INTERVALS, ApiError, FakeMarket
 
-KLINE_INTERVALS: dict[str, int] = {
-    "1m": MINUTE_MS,
-    "3m": 3 * MINUTE_MS,
-    "5m": 5 * MINUTE_MS,
-    "15m": 15 * MINUTE_MS,
-    "30m": 30 * MINUTE_MS,
-    "1h": HOUR_MS,
-    "2h": 2 * HOUR_MS,
-    "4h": 4 * HOUR_MS,
-    "6h": 6 * HOUR_MS,
-    "8h": 8 * HOUR_MS,
-    "12h": 12 * HOUR_MS,
-    "1d": DAY_MS,
-    "3d": 3 * DAY_MS,
-    "1w": 7 * DAY_MS,
-}
-# The /futures/data/* endpoints accept fewer periods than klines.
-DATA_PERIODS: dict[str, int] = {
-    k: KLINE_INTERVALS[k] for k in ("5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d")
-}
-_WEEK_OFFSET_MS = 4 * DAY_MS  # Binance's weeks start on Monday; 1970-01-01 was a Thursday
+__all__ = [
+    "DATA_PERIODS",
+    "DEMO_WINDOWS",
+    "FAULT_KINDS",
+    "KLINE_INTERVALS",
+    "PROFILES",
+    "FakeBinance",
+    "RecordedRequest",
+    "Window",
+]
 
 FAULT_KINDS: tuple[str, ...] = (
     "http429",
@@ -157,13 +140,14 @@ _REASONS = {
 
 
 class RecordedRequest(NamedTuple):
-    """One request the fake received (before any fault was applied)."""
+    """One request the fake received, and the fault it got."""
 
     method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
     time: float  # the fake's clock, seconds
+    fault: str | None = None  # the fault kind this request got, if any
 
 
 @dataclass(slots=True)
@@ -190,12 +174,11 @@ class Window:
         return self.start_s <= t < self.end_s
 
 
-class ApiError(Exception):
-    """A Binance-style JSON error answer (status + code + msg)."""
-
-    def __init__(self, status: int, code: int, msg: str) -> None:
-        super().__init__(msg)
-        self.status, self.code, self.msg = status, code, msg
+# The demo's hard outage (14 s of 503 HTML each minute). Polled every ~2 s, that is 7 polls; a
+# breaker with threshold 10 opens inside it when it counts attempts (3 per poll: opens about
+# second 14), its trial at ~24 s finds the endpoint back, and it closes about second 26. A breaker
+# that counts whole calls needs a longer outage: set_profile("demo", outage=(8, 32, 60)).
+DEMO_WINDOWS: tuple[Window, ...] = (Window("/fapi/v1/openInterest", "http503", 8.0, 22.0, 60.0),)
 
 
 def _check_kind(kind: str) -> None:
@@ -207,191 +190,8 @@ def _check_kind(kind: str) -> None:
 # Deterministic market data: a pure function of (symbol, time)
 
 
-@dataclass(frozen=True, slots=True)
-class _Spec:
-    symbol: str
-    base: str
-    price: float
-    tick: str  # price tick, e.g. "0.10"
-    step: str  # quantity step
-    oi: float  # typical open interest, contracts
-    phase: float
-
-    @property
-    def price_precision(self) -> int:
-        return max(0, -Decimal(self.tick).normalize().as_tuple().exponent)  # type: ignore[operator]
-
-    @property
-    def qty_precision(self) -> int:
-        return max(0, -Decimal(self.step).normalize().as_tuple().exponent)  # type: ignore[operator]
-
-
-_KNOWN: dict[str, tuple[float, str, str, float]] = {
-    "BTCUSDT": (65_000.0, "0.10", "0.001", 80_000.0),
-    "ETHUSDT": (3_200.0, "0.01", "0.001", 2_000_000.0),
-    "SOLUSDT": (150.0, "0.0100", "1", 9_000_000.0),
-}
-
-
-def _spec(symbol: str) -> _Spec:
-    if not symbol.endswith("USDT") or not symbol.isalnum() or not symbol.isupper():
-        raise ValueError(f"fake symbols are Binance ids ending in USDT, got {symbol!r}")
-    crc = zlib.crc32(symbol.encode())
-    price, tick, step, oi = _KNOWN.get(
-        symbol, (1.0 + crc % 97, "0.0001", "1", 5e7 / (1 + crc % 97))
-    )
-    return _Spec(symbol, symbol[:-4], price, tick, step, oi, (crc % 6283) / 1000.0)
-
-
-def _wave(spec: _Spec, t_ms: int, salt: float = 0.0) -> float:
-    """A smooth deterministic signal in about [-1, 1] (week, day and hour components)."""
-    p = spec.phase + salt
-    return (
-        0.6 * math.sin(2 * math.pi * t_ms / (7 * DAY_MS) + p)
-        + 0.3 * math.sin(2 * math.pi * t_ms / DAY_MS + 2 * p)
-        + 0.1 * math.sin(2 * math.pi * t_ms / HOUR_MS + 3 * p)
-    )
-
-
-def _price(spec: _Spec, t_ms: int) -> float:
-    return spec.price * math.exp(0.08 * _wave(spec, t_ms))
-
-
-def _fmt(ticks: int, unit: str) -> str:
-    return str(Decimal(ticks) * Decimal(unit))
-
-
-def _align_down(t_ms: int, step_ms: int) -> int:
-    offset = _WEEK_OFFSET_MS if step_ms == KLINE_INTERVALS["1w"] else 0
-    return t_ms - (t_ms - offset) % step_ms
-
-
-def _series(step_ms: int, last: int, start: int | None, end: int | None, limit: int) -> list[int]:
-    """Aligned times no later than ``last``/``end``: from ``start`` forward, else the latest."""
-    if end is not None:
-        last = min(last, _align_down(end, step_ms))
-    if start is not None:
-        first = _align_down(start, step_ms)
-        if first < start:
-            first += step_ms
-        return list(range(first, last + 1, step_ms))[:limit] if first <= last else []
-    return [last - i * step_ms for i in range(limit - 1, -1, -1)]
-
-
-def _kline(spec: _Spec, interval: str, t: int) -> list[Any]:
-    iv = KLINE_INTERVALS[interval]
-    rng = random.Random(f"{spec.symbol}|{interval}|{t}")
-    tick = float(spec.tick)
-    o = max(1, round(_price(spec, t) / tick))
-    c = max(1, round(_price(spec, t + iv) / tick))
-    wiggle = spec.price * 0.0015 * math.sqrt(iv / MINUTE_MS) / tick
-    h = max(o, c) + int(rng.random() * wiggle)
-    lo = max(1, min(o, c) - int(rng.random() * wiggle))
-    step = Decimal(spec.step)
-    base_vol = spec.oi * 0.002 * (iv / MINUTE_MS) * (0.5 + rng.random())
-    vol_steps = max(1, int(Decimal(repr(base_vol)) / step))
-    volume = Decimal(vol_steps) * step
-    avg = (Decimal(o) + Decimal(c)) / 2 * Decimal(spec.tick)
-    quote = (volume * avg).quantize(Decimal("0.00001"))
-    taker = Decimal(int(vol_steps * (0.3 + 0.4 * rng.random()))) * step
-    return [
-        t,
-        _fmt(o, spec.tick),
-        _fmt(h, spec.tick),
-        _fmt(lo, spec.tick),
-        _fmt(c, spec.tick),
-        str(volume),
-        t + iv - 1,
-        str(quote),
-        int(vol_steps // 3) + 1,
-        str(taker),
-        str((taker * avg).quantize(Decimal("0.00001"))),
-        "0",
-    ]
-
-
-def _open_interest(spec: _Spec, t_ms: int) -> Decimal:
-    steps = int(spec.oi * (1 + 0.15 * _wave(spec, t_ms, salt=1.7)) / float(spec.step))
-    return Decimal(max(1, steps)) * Decimal(spec.step)
-
-
-def _funding_rate(spec: _Spec, t_ms: int) -> str:
-    return f"{0.0001 + 0.00015 * _wave(spec, t_ms, salt=0.9):.8f}"
-
-
-def _ratio_row(spec: _Spec, t: int, salt: float) -> dict[str, Any]:
-    long_share = 0.5 + 0.2 * _wave(spec, t, salt=salt)
-    return {
-        "symbol": spec.symbol,
-        "longShortRatio": f"{long_share / (1 - long_share):.4f}",
-        "longAccount": f"{long_share:.4f}",
-        "shortAccount": f"{1 - long_share:.4f}",
-        "timestamp": t,
-    }
-
-
-def _exchange_info_symbol(spec: _Spec) -> dict[str, Any]:
-    return {
-        "symbol": spec.symbol,
-        "pair": spec.symbol,
-        "contractType": "PERPETUAL",
-        "deliveryDate": 4133404800000,
-        "onboardDate": 1569398400000,
-        "status": "TRADING",
-        "maintMarginPercent": "2.5000",
-        "requiredMarginPercent": "5.0000",
-        "baseAsset": spec.base,
-        "quoteAsset": "USDT",
-        "marginAsset": "USDT",
-        "pricePrecision": spec.price_precision,
-        "quantityPrecision": spec.qty_precision,
-        "baseAssetPrecision": 8,
-        "quotePrecision": 8,
-        "underlyingType": "COIN",
-        "underlyingSubType": [],
-        "triggerProtect": "0.0500",
-        "liquidationFee": "0.012500",
-        "marketTakeBound": "0.05",
-        "maxMoveOrderLimit": 10000,
-        "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": spec.tick,
-                "maxPrice": str(Decimal(spec.tick) * 10**7),
-                "tickSize": spec.tick,
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": spec.step,
-                "maxQty": "1000000",
-                "stepSize": spec.step,
-            },
-            {
-                "filterType": "MARKET_LOT_SIZE",
-                "minQty": spec.step,
-                "maxQty": "100000",
-                "stepSize": spec.step,
-            },
-            {"filterType": "MAX_NUM_ORDERS", "limit": 200},
-            {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
-            {"filterType": "MIN_NOTIONAL", "notional": "5"},
-            {
-                "filterType": "PERCENT_PRICE",
-                "multiplierUp": "1.0500",
-                "multiplierDown": "0.9500",
-                "multiplierDecimal": "4",
-            },
-        ],
-        "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT"],
-        "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
-    }
-
-
 # ---------------------------------------------------------------------------------------------
 # The server
-
-
-Handler = Callable[[dict[str, str], int], Any]
 
 
 class FakeBinance:
@@ -405,7 +205,7 @@ class FakeBinance:
         clock: Callable[[], float] = time.time,
         profile: str | None = None,
     ) -> None:
-        self.specs: dict[str, _Spec] = {s: _spec(s) for s in symbols}
+        self.market = FakeMarket(symbols)
         self.seed = seed
         self.clock = clock
         self.requests: list[RecordedRequest] = []
@@ -414,25 +214,14 @@ class FakeBinance:
         self.cancelled_handlers = 0  # handlers cancelled mid-stall (client gone or shutdown)
         self.stalls_finished = 0  # stalls that slept their full time
         self._injections: list[_Injection] = []
-        self._windows: list[Window] = []
+        self._windows: list[Window] = []  # add_window()
+        self._profile_windows: tuple[Window, ...] = ()  # set_profile(); clear_faults() keeps them
         self._profile = "calm"
         self._profile_rate = 0.0
         self._profile_kinds: tuple[str, ...] = ()
         self._stall_s = 1.5
         self._rngs: dict[str, random.Random] = {}
         self._runner: web.AppRunner | None = None
-        self._routes: dict[str, Handler] = {
-            "/fapi/v1/time": self._time,
-            "/fapi/v1/exchangeInfo": self._exchange_info,
-            "/fapi/v1/klines": self._klines,
-            "/fapi/v1/openInterest": self._open_interest,
-            "/fapi/v1/premiumIndex": self._premium_index,
-            "/fapi/v1/fundingRate": self._funding_rate,
-            "/futures/data/openInterestHist": self._open_interest_hist,
-            "/futures/data/globalLongShortAccountRatio": self._ratio_handler(0.3),
-            "/futures/data/topLongShortAccountRatio": self._ratio_handler(2.1),
-            "/futures/data/topLongShortPositionRatio": self._ratio_handler(4.4),
-        }
         self.set_profile(profile or "calm")
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -504,7 +293,7 @@ class FakeBinance:
         self._injections.append(_Injection(path, kind, times, arg))
 
     def clear_faults(self, path: str | None = None) -> None:
-        """Drop injected faults and windows for ``path`` (all of them with None)."""
+        """Drop injected faults and added windows for ``path`` (all with None); not the profile's."""
         if path is None:
             self._injections.clear()
             self._windows.clear()
@@ -531,28 +320,41 @@ class FakeBinance:
 
     @property
     def windows(self) -> tuple[Window, ...]:
-        return tuple(self._windows)
+        return (*self._windows, *self._profile_windows)
 
     @property
     def profile(self) -> str:
         return self._profile
 
     def set_profile(
-        self, name: str, *, rate: float | None = None, stall_s: float | None = None
+        self,
+        name: str,
+        *,
+        rate: float | None = None,
+        stall_s: float | None = None,
+        outage: tuple[float, float, float | None] | None = None,
     ) -> None:
-        """Switch to profile ``name`` (see PROFILES); ``rate``/``stall_s`` tune "chaos"/"demo"."""
+        """Switch to profile ``name`` (see PROFILES).
+
+        ``rate``: the chance a request gets a random fault ("chaos" 0.2, "demo" 0.05);
+        ``stall_s``: how long "chaos" stalls last (keep it under the client's timeout if the test
+        should not wait); ``outage``: the demo's (start_s, end_s, every_s) window on open interest.
+        """
         if name not in PROFILES:
             raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
-        self._windows = [w for w in self._windows if w not in _demo_windows()]
         self._rngs.clear()
         self._profile = name
         if name == "calm":
             self._profile_rate, self._profile_kinds = 0.0, ()
+            self._profile_windows = ()
         elif name == "chaos":
             self._profile_rate, self._profile_kinds = 0.2, FAULT_KINDS
+            self._profile_windows = ()
         else:
             self._profile_rate, self._profile_kinds = 0.05, ("http429", "malformed")
-            self._windows.extend(_demo_windows())
+            self._profile_windows = DEMO_WINDOWS
+            if outage is not None:
+                self._profile_windows = (Window(DEMO_WINDOWS[0].path, "http503", *outage),)
         if rate is not None:
             self._profile_rate = rate
         if stall_s is not None:
@@ -568,7 +370,7 @@ class FakeBinance:
                             self._injections.remove(inj)
                     return inj.kind, inj.arg
         elapsed = self.elapsed()
-        for w in self._windows:
+        for w in self.windows:
             if w.path in (path, "*") and w.active(elapsed):
                 return w.kind, w.arg
         if self._profile_rate > 0 and self._profile_kinds:
@@ -588,27 +390,31 @@ class FakeBinance:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         query = dict(request.query)
+        fault = self._pick_fault(request.path)
         self.requests.append(
             RecordedRequest(
-                request.method, request.path, query, dict(request.headers), self.clock()
+                request.method,
+                request.path,
+                query,
+                dict(request.headers),
+                self.clock(),
+                None if fault is None else fault[0],
             )
         )
-        fault = self._pick_fault(request.path)
         if fault is None:
             return self._answer(request.path, query)
         kind, arg = fault
         return await self._fault(request, kind, arg)
 
     def _answer(self, path: str, query: dict[str, str]) -> web.Response:
-        handler = self._routes.get(path)
-        if handler is None:
+        if path not in self.market.routes:
             return web.Response(
                 status=404,
                 text="<html><body><h2>404 Not found</h2></body></html>",
                 content_type="text/html",
             )
         try:
-            body = handler(query, int(self.clock() * 1000))
+            body = self.market.answer(path, query, int(self.clock() * 1000))
         except ApiError as err:
             return _json_error(err.status, err.code, err.msg)
         return web.Response(text=json.dumps(body), content_type="application/json")
@@ -637,14 +443,12 @@ class FakeBinance:
             await self._stall(float(arg) if arg is not None else 30.0)
             return self._answer(request.path, dict(request.query))
         if kind == "stall-body":
-            resp = web.StreamResponse(headers={"Content-Type": "application/json"})
-            await resp.prepare(request)
+            stream = web.StreamResponse(headers={"Content-Type": "application/json"})
+            await stream.prepare(request)
             await self._stall(float(arg) if arg is not None else 30.0)
-            answer = self._answer(request.path, dict(request.query))
-            assert answer.body is not None
-            await resp.write(bytes(answer.body))  # type: ignore[arg-type]
-            await resp.write_eof()
-            return resp
+            await stream.write(_body_bytes(self._answer(request.path, dict(request.query))))
+            await stream.write_eof()
+            return stream
         if kind in ("reset", "close"):
             _drop(request, rst=kind == "reset")
             # aiohttp sends nothing on a closed transport; the response below is never written.
@@ -661,8 +465,7 @@ class FakeBinance:
 
     def _garbage(self, request: web.Request, kind: str) -> web.Response:
         if kind == "malformed":
-            good = self._answer(request.path, dict(request.query))
-            text = bytes(good.body).decode() if isinstance(good.body, bytes) else "{}"
+            text = _body_bytes(self._answer(request.path, dict(request.query))).decode()
             return web.Response(
                 text=text[: max(1, len(text) // 2)], content_type="application/json"
             )
@@ -676,178 +479,10 @@ class FakeBinance:
 
     # -- endpoints (pure: query + now in ms -> JSON-able body, or ApiError) --------------------
 
-    def _symbol(self, query: dict[str, str], required: bool = True) -> _Spec | None:
-        symbol = query.get("symbol")
-        if not symbol:
-            if required:
-                raise ApiError(
-                    400,
-                    -1102,
-                    "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.",
-                )
-            return None
-        spec = self.specs.get(symbol)
-        if spec is None:
-            raise ApiError(400, -1121, "Invalid symbol.")
-        return spec
 
-    def _time(self, query: dict[str, str], now: int) -> Any:
-        return {"serverTime": now}
-
-    def _exchange_info(self, query: dict[str, str], now: int) -> Any:
-        return {
-            "timezone": "UTC",
-            "serverTime": now,
-            "futuresType": "U_MARGINED",
-            "rateLimits": [
-                {
-                    "rateLimitType": "REQUEST_WEIGHT",
-                    "interval": "MINUTE",
-                    "intervalNum": 1,
-                    "limit": 2400,
-                },
-                {
-                    "rateLimitType": "ORDERS",
-                    "interval": "MINUTE",
-                    "intervalNum": 1,
-                    "limit": 1200,
-                },
-            ],
-            "exchangeFilters": [],
-            "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
-            "symbols": [_exchange_info_symbol(s) for s in self.specs.values()],
-        }
-
-    def _klines(self, query: dict[str, str], now: int) -> Any:
-        spec = self._symbol(query)
-        assert spec is not None
-        interval = query.get("interval", "")
-        if interval not in KLINE_INTERVALS:
-            raise ApiError(400, -1120, "Invalid interval.")
-        limit = _int_param(query, "limit", 500, 1500)
-        iv = KLINE_INTERVALS[interval]
-        last_closed = _align_down(now - iv, iv)
-        times = _series(
-            iv, last_closed, _opt_int(query, "startTime"), _opt_int(query, "endTime"), limit
-        )
-        return [_kline(spec, interval, t) for t in times]
-
-    def _open_interest(self, query: dict[str, str], now: int) -> Any:
-        spec = self._symbol(query)
-        assert spec is not None
-        return {"symbol": spec.symbol, "openInterest": str(_open_interest(spec, now)), "time": now}
-
-    def _history(self, query: dict[str, str], now: int) -> tuple[_Spec, list[int]]:
-        spec = self._symbol(query)
-        assert spec is not None
-        period = query.get("period", "")
-        if period not in DATA_PERIODS:
-            raise ApiError(400, -1120, "Invalid period.")
-        limit = _int_param(query, "limit", 30, 500)
-        step = DATA_PERIODS[period]
-        times = _series(
-            step,
-            _align_down(now, step),
-            _opt_int(query, "startTime"),
-            _opt_int(query, "endTime"),
-            limit,
-        )
-        return spec, times
-
-    def _open_interest_hist(self, query: dict[str, str], now: int) -> Any:
-        spec, times = self._history(query, now)
-        rows = []
-        for t in times:
-            oi = _open_interest(spec, t)
-            rows.append(
-                {
-                    "symbol": spec.symbol,
-                    "sumOpenInterest": f"{oi:.8f}",
-                    "sumOpenInterestValue": f"{oi * Decimal(repr(_price(spec, t))):.8f}",
-                    "CMCCirculatingSupply": "0",
-                    "timestamp": t,
-                }
-            )
-        return rows
-
-    def _ratio_handler(self, salt: float) -> Handler:
-        def handler(query: dict[str, str], now: int) -> Any:
-            spec, times = self._history(query, now)
-            return [_ratio_row(spec, t, salt) for t in times]
-
-        return handler
-
-    def _premium_index(self, query: dict[str, str], now: int) -> Any:
-        spec = self._symbol(query, required=False)
-        specs = [spec] if spec is not None else list(self.specs.values())
-        rows = []
-        for s in specs:
-            mark = _price(s, now)
-            digits = s.price_precision + 2
-            next_funding = _align_down(now, FUNDING_MS) + FUNDING_MS
-            rows.append(
-                {
-                    "symbol": s.symbol,
-                    "markPrice": f"{mark:.{digits}f}",
-                    "indexPrice": f"{mark * 0.9998:.{digits}f}",
-                    "estimatedSettlePrice": f"{mark * 0.9999:.{digits}f}",
-                    "lastFundingRate": _funding_rate(s, next_funding),
-                    "interestRate": "0.00010000",
-                    "nextFundingTime": next_funding,
-                    "time": now,
-                }
-            )
-        return rows[0] if spec is not None else rows
-
-    def _funding_rate(self, query: dict[str, str], now: int) -> Any:
-        spec = self._symbol(query, required=False)
-        specs = [spec] if spec is not None else list(self.specs.values())
-        limit = _int_param(query, "limit", 100, 1000)
-        times = _series(
-            FUNDING_MS,
-            _align_down(now, FUNDING_MS),
-            _opt_int(query, "startTime"),
-            _opt_int(query, "endTime"),
-            limit,
-        )
-        rows = [
-            {
-                "symbol": s.symbol,
-                "fundingTime": t,
-                "fundingRate": _funding_rate(s, t),
-                "markPrice": f"{_price(s, t):.{s.price_precision + 2}f}",
-            }
-            for t in times
-            for s in specs
-        ]
-        return rows[-limit:] if spec is None else rows
-
-
-def _demo_windows() -> list[Window]:
-    return [Window("/fapi/v1/openInterest", "http503", 8.0, 22.0, 60.0)]
-
-
-def _opt_int(query: dict[str, str], name: str) -> int | None:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError(
-            400,
-            -1100,
-            f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
-        ) from None
-
-
-def _int_param(query: dict[str, str], name: str, default: int, maximum: int) -> int:
-    value = _opt_int(query, name)
-    if value is None:
-        return default
-    if not 1 <= value <= maximum:
-        raise ApiError(400, -1130, f"Data sent for parameter '{name}' is not valid.")
-    return value
+def _body_bytes(response: web.Response) -> bytes:
+    body = response.body
+    return body if isinstance(body, bytes) else b"{}"
 
 
 def _json_error(status: int, code: int, msg: str) -> web.Response:
@@ -889,11 +524,26 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
     parser.add_argument("--profile", default="calm", choices=sorted(PROFILES))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the random faults")
+    parser.add_argument("--rate", type=float, default=None, help="random fault rate (chaos, demo)")
+    parser.add_argument(
+        "--outage",
+        type=_outage,
+        default=None,
+        metavar="START:END[:EVERY]",
+        help="the demo's open-interest outage in seconds after start (default 8:22:60)",
+    )
     parser.add_argument(
         "--symbols", default="BTCUSDT,ETHUSDT,SOLUSDT", help="comma-separated Binance ids"
     )
     return parser.parse_args(argv)
+
+
+def _outage(text: str) -> tuple[float, float, float | None]:
+    parts = [float(p) for p in text.split(":")]
+    if len(parts) not in (2, 3):
+        raise argparse.ArgumentTypeError("expected START:END or START:END:EVERY (seconds)")
+    return parts[0], parts[1], parts[2] if len(parts) == 3 else None
 
 
 async def _serve(args: argparse.Namespace, ready: Callable[[str], Awaitable[None] | None]) -> None:
@@ -904,6 +554,7 @@ async def _serve(args: argparse.Namespace, ready: Callable[[str], Awaitable[None
     fake = FakeBinance(
         [s for s in args.symbols.split(",") if s], seed=args.seed, profile=args.profile
     )
+    fake.set_profile(args.profile, rate=args.rate, outage=args.outage)
     await fake.start(args.host, args.port)
     try:
         result = ready(fake.base_url)
