@@ -37,11 +37,12 @@ class FakeTime:
 
 
 def make_client(fake: FakeBinance, t: FakeTime, **kw: Any) -> HardenedBinanceFuturesClient:
-    """The client on the fake: no rate limiter, short timeouts, fake time, private breakers."""
+    """The client on the fake: no rate limiter, fake time, private breakers; timeouts of 2 s
+    (a loaded machine must not time out by accident; stall tests pass a short one)."""
     args: dict[str, Any] = {
         "exchange_url": fake.base_url,
         "enable_rate_limit": False,
-        "timeout_ms": 250,
+        "timeout_ms": 2000,
         "sleep": t.sleep,
         "clock": t.clock,
         "jitter": False,

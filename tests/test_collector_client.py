@@ -1,7 +1,7 @@
 """HardenedBinanceFuturesClient against the real ccxt client and the fake exchange on 127.0.0.1.
 
 Time is a fake clock that only the client's retry sleeps move (breakers and the 418 gate read
-it), so backoffs of minutes cost nothing; timeouts are real (250 ms).
+it), so backoffs of minutes cost nothing; timeouts are real (300 ms where a stall is injected).
 """
 
 from __future__ import annotations
@@ -124,7 +124,8 @@ async def test_fault_surfaces_its_class_after_the_retries_then_the_endpoint_reco
     kind: str,
 ) -> None:
     fake.inject(path, kind, times=None, arg=FAULT_ARG.get(kind))
-    async with make_client(fake, t, max_retries=2, initial_delay=1.0) as c:
+    timeout_ms = 300 if "stall" in kind else 2000
+    async with make_client(fake, t, max_retries=2, initial_delay=1.0, timeout_ms=timeout_ms) as c:
         with pytest.raises(RetryError) as info:
             await call(c)
         last = info.value.last_exception
@@ -152,7 +153,7 @@ async def test_a_transient_fault_once_costs_one_retry(
     fake: FakeBinance, t: FakeTime, kind: str
 ) -> None:
     fake.inject("/fapi/v1/klines", kind, arg=FAULT_ARG.get(kind))
-    async with make_client(fake, t) as c:  # the seed's preset: 2 s first delay
+    async with make_client(fake, t, timeout_ms=300 if kind == "stall" else 2000) as c:
         candles = await c.fetch_ohlcv(SYMBOL, "1h", limit=10)
     assert len(candles) == 10
     assert fake.count("/fapi/v1/klines") == 2

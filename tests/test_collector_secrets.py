@@ -2,8 +2,8 @@
 
 The signed call is ``fetch_my_liquidations`` (``GET /fapi/v1/forceOrders?...&signature=``, header
 ``X-MBX-APIKEY``), through the same attempt/retry/breaker path as every other method. The fake
-has no route for it, so the test adds one that answers ``[]`` (the fake's route table is
-private; see the report). Every fault kind is injected; then the journal's SQLite file and its
+has no route for it, so the test adds one to ``fake.market.routes`` that answers one liquidation.
+Every fault kind is injected; then the journal's SQLite file and its
 WAL, a ``journal export``, the spool written during a store outage, the captured logs (DEBUG,
 ccxt's records included), stdout/stderr and what the caller caught are searched for the key, the
 secret, every signature and timestamp the fake received.
@@ -57,13 +57,19 @@ async def _signed_calls_under_every_fault(caught: list[str]) -> FakeBinance:
     """Run the signed call under each fault kind (retried once) and once cleanly."""
     t = FakeTime()
     async with FakeBinance() as fake:
-        fake._routes[SIGNED_PATH] = lambda query, now: [LIQUIDATION]  # no signed route in the fake
+        fake.market.routes[SIGNED_PATH] = lambda query, now: [LIQUIDATION]  # the fake has none
         async with make_client(
-            fake, t, api_key=KEY, api_secret=SECRET, max_retries=1, failure_threshold=1000
+            fake,
+            t,
+            api_key=KEY,
+            api_secret=SECRET,
+            max_retries=1,
+            failure_threshold=1000,
+            timeout_ms=300,
         ) as c:
             for kind in FAULT_KINDS:
                 fake.clear_faults()
-                fake.inject(SIGNED_PATH, kind, times=None, arg=0.5 if "stall" in kind else 1)
+                fake.inject(SIGNED_PATH, kind, times=None, arg=1.5 if "stall" in kind else 1)
                 t.now += 1000  # past any ban
                 try:
                     await c.fetch_my_liquidations(SYMBOL)
