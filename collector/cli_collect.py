@@ -66,9 +66,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default="ohlcv,oi,funding,trader_ratio",
         help="which to collect (default: ohlcv,oi,funding,trader_ratio)",
     )
-    p.add_argument(
-        "--backfill", type=int, default=60, help="candles fetched on start (default 60)"
-    )
+    p.add_argument("--backfill", type=int, default=60, help="candles fetched on start (default 60)")
     p.add_argument(
         "--duration",
         default=None,
@@ -110,7 +108,11 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from journal.config import parse_duration, resolve_db_url
 
     every = parse_duration(args.every, option="--every")
-    duration = None if args.duration is None else parse_duration(args.duration, option="--duration", maximum=366 * 86_400)
+    duration = (
+        None
+        if args.duration is None
+        else parse_duration(args.duration, option="--duration", maximum=366 * 86_400)
+    )
     symbols = parse_symbols(args.symbols)
     endpoints = [e.strip() for e in args.endpoints.split(",") if e.strip()]
     from .collect import ENDPOINTS
@@ -154,10 +156,12 @@ async def collect(
 ) -> int:
     """Run the loop until SIGINT/SIGTERM or ``duration``; flush everything; return 0."""
     import journal
+
     from .binance import HardenedBinanceFuturesClient
     from .collect import ENDPOINTS, Collector
     from .storage import MarketWriter
 
+    unified = await startup_check(symbols, exchange_url, testnet)
     journal.configure(url, source=source or f"collector:{os.uname().nodename}:{os.getpid()}")
     client = HardenedBinanceFuturesClient(
         api_key=os.environ.get("BINANCE_API_KEY") or None,
@@ -169,7 +173,6 @@ async def collect(
     writer = MarketWriter(url)
     try:
         async with client:
-            unified = await startup_check(client, symbols, exchange_url)
             collector = Collector(
                 client,
                 unified,
@@ -213,21 +216,46 @@ async def collect(
     return 0
 
 
-async def startup_check(client: Any, symbols: Sequence[str], exchange_url: str | None) -> list[str]:
-    """Load the markets once (quickly) and resolve each symbol; ConfigError if either fails."""
+async def startup_check(
+    symbols: Sequence[str], exchange_url: str | None, testnet: bool = False
+) -> list[str]:
+    """Load the markets once, quickly, and resolve each symbol to ccxt's unified form.
+
+    ConfigError (one line, exit 2) for a bad or unreachable URL and for an unknown symbol:
+    bad input is refused before the loop starts, not journaled forever after.
+    """
+    from .exchange import make_exchange
+
     where = exchange_url or "Binance USD-M"
     try:
-        await asyncio.wait_for(client.load_markets(), STARTUP_TIMEOUT_S)
+        ex = make_exchange(
+            base_url=exchange_url,
+            testnet=testnet,
+            timeout_ms=int(STARTUP_TIMEOUT_S * 1000),
+            enable_rate_limit=False,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"bad --exchange-url: {exc}") from None
+    try:
+        markets = await asyncio.wait_for(ex.load_markets(), STARTUP_TIMEOUT_S + 1)
     except asyncio.TimeoutError:
-        raise ConfigError(f"cannot reach the exchange at {where}: no answer in {STARTUP_TIMEOUT_S:g} s") from None
+        raise ConfigError(
+            f"cannot reach the exchange at {where}: no answer in {STARTUP_TIMEOUT_S:g} s"
+        ) from None
     except Exception as exc:
         raise ConfigError(f"cannot reach the exchange at {where}: {_brief(exc)}") from None
+    finally:
+        await ex.close()
+    if not isinstance(markets, dict) or not markets:
+        raise ConfigError(
+            f"the exchange at {where} lists no markets (exchangeInfo came back empty)"
+        )
     out = []
     for s in symbols:
-        try:
-            out.append(client.unified_symbol(s))
-        except Exception:
-            raise ConfigError(f"unknown symbol {s!r}: the exchange at {where} does not list it") from None
+        unified = s if ":" in s else f"{s}:{s.split('/')[1]}"
+        if unified not in markets:
+            raise ConfigError(f"unknown symbol {s!r}: the exchange at {where} does not list it")
+        out.append(unified)
     return out
 
 
@@ -240,11 +268,15 @@ def _brief(exc: BaseException) -> str:
 
 
 def _writer_line(writer: Any) -> str:
+    """``stored 240, unchanged 12, spooled 0, ...``: the market writer's non-zero counts."""
+    import dataclasses
+
     try:
-        s = writer.stats()
-        return ", ".join(f"{k} {v}" for k, v in vars(s).items() if isinstance(v, int) and v)
-    except Exception:
-        return "unknown"
+        stats = dataclasses.asdict(writer.stats())
+    except Exception as exc:  # the summary line must not fail the exit
+        return f"unknown ({type(exc).__name__})"
+    shown = {k: v for k, v in stats.items() if type(v) is int and (v or k == "stored")}
+    return ", ".join(f"{k} {v}" for k, v in shown.items())
 
 
 def status_text(collector: Any, client: Any, now: float | None = None) -> str:
@@ -287,4 +319,8 @@ async def _show_status(collector: Any, client: Any, stop: asyncio.Event, show: b
         try:
             await asyncio.wait_for(stop.wait(), 60)
         except asyncio.TimeoutError:
-            print(time.strftime("%H:%M:%S ") + status_text(collector, client), file=sys.stderr, flush=True)
+            print(
+                time.strftime("%H:%M:%S ") + status_text(collector, client),
+                file=sys.stderr,
+                flush=True,
+            )

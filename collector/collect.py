@@ -180,7 +180,11 @@ class Collector:
     def _until_next_turn(self) -> float:
         """Seconds to the next multiple of ``every_s`` (plus a second, so candles have closed)."""
         now = self.clock()
-        nxt = math.floor(now / self.every_s) * self.every_s + self.every_s + min(1.0, self.every_s / 10)
+        nxt = (
+            math.floor(now / self.every_s) * self.every_s
+            + self.every_s
+            + min(1.0, self.every_s / 10)
+        )
         return max(0.0, nxt - now)
 
     async def turn(self, symbol: str, endpoint: str, status: EndpointStatus | None = None) -> int:
@@ -239,7 +243,9 @@ class Collector:
         for _ in range(MAX_PAGES_PER_TURN):
             if since > last_closed:
                 break
-            page = await self.client.fetch_ohlcv(symbol, self.timeframe, since=since, limit=PAGE_LIMIT)
+            page = await self.client.fetch_ohlcv(
+                symbol, self.timeframe, since=since, limit=PAGE_LIMIT
+            )
             closed = [c for c in page if since <= c.ts <= last_closed]
             expected = since
             for c in closed:

@@ -14,6 +14,10 @@ from typing import Any
 DEMO_SYMBOLS = ("BTC/USDT", "SOL/USDT")
 DEMO_EVERY_S = 2.0
 DEMO_RECOVERY_S = 10.0
+# the fake's open-interest outage: from 4 s to 14 s after start, again every 60 s; with the
+# breaker counting each failed attempt it opens within a few seconds, half-opens at ~15-18 s
+# and its trial succeeds: opened and closed again well inside 25 s.
+DEMO_OUTAGE = (4.0, 14.0, 60.0)
 DEMO_CLIENT_OPTIONS: dict[str, Any] = {
     "recovery_timeout": DEMO_RECOVERY_S,
     "max_retries": 3,
@@ -32,14 +36,16 @@ def run_live_demo(url: str, duration: float) -> None:
 async def _live(url: str, duration: float) -> None:
     from rich.console import Console
 
-    from .cli_collect import collect
-    from .fake_exchange import FakeBinance
     from journal.config import redact_url
     from journal.events import now_us
+
+    from .cli_collect import collect
+    from .fake_exchange import FakeBinance
 
     console = Console()
     start = now_us()
     async with FakeBinance(profile="demo") as fake:
+        fake.set_profile("demo", outage=DEMO_OUTAGE)
         console.print(
             f"[bold]journal demo[/]: a fake Binance USD-M on {fake.base_url} (chaos profile "
             f"'demo': rate limits, bad bodies, an open-interest outage); the real ccxt client "
@@ -63,11 +69,12 @@ async def _live(url: str, duration: float) -> None:
 
 def show_outcome(url: str, start_us: int, console: Any) -> None:
     """The dashboard replayed from the journal, the breaker story and the stored market rows."""
-    from .storage import MarketStore
     from journal.dashboard import render
     from journal.events import iso, now_us
     from journal.replay import replay
     from journal.store import EventStore
+
+    from .storage import MarketStore
 
     with EventStore(url) as store:
         written = store.count(since=start_us)
@@ -77,10 +84,15 @@ def show_outcome(url: str, start_us: int, console: Any) -> None:
             f"{iso(e.ts)[11:19]} {e.name} {e.state_from} -> {e.state_to}"
             for e in store.read(since=start_us, kinds=["breaker"])
         ]
-    console.print(f"{written} events journaled; breaker transitions: " + ("; ".join(story) or "none"))
+    console.print(
+        f"{written} events journaled; breaker transitions: " + ("; ".join(story) or "none")
+    )
     market = MarketStore(url)
     try:
-        counts = {t: market.count(t) for t in ("candles", "open_interest", "funding_rates", "trader_ratios")}
+        counts = {
+            t: market.count(t)
+            for t in ("candles", "open_interest", "funding_rates", "trader_ratios")
+        }
     finally:
         market.close()
     console.print("market rows: " + ", ".join(f"{t} {n}" for t, n in counts.items()))

@@ -149,12 +149,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         duration = parse_duration(args.duration, option="--duration", maximum=3600)
         if duration < 10:
-            raise ConfigError("--duration must be at least 10s (a breaker opens and closes in ~25 s)")
+            raise ConfigError(
+                "--duration must be at least 10s (a breaker opens and closes in ~25 s)"
+            )
         from journal.collector.demo import run_live_demo
 
         url = resolve_db_url(args.db)
         run_live_demo(url, duration)
-        print_hints(args.db, url)
+        print_hints(args.db, url, live=True)
         return 0
     return cmd_simulate(args)
 
@@ -191,14 +193,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_hints(given_db: str | None, url: str) -> None:
+def print_hints(given_db: str | None, url: str, *, live: bool = False) -> None:
     """The closing hints: commands that work exactly as printed, from where the demo ran."""
     from rich.console import Console
 
     cmd = _command_as_typed()
     db = f" --db {redact_url(url)}" if given_db else ""
+    first = f"{cmd} incidents{db}" if live else f"{cmd} status --at 15m{db}"
     Console().print(
-        f"Try: {cmd} status --at 15m{db}   |   {cmd} info{db}   |   {cmd} export -o events.json{db}",
+        f"Try: {first}   |   {cmd} info{db}   |   {cmd} export -o events.json{db}",
         soft_wrap=True,
     )
 

@@ -20,7 +20,15 @@ from tests.journal_cli import assert_one_line_error, run_journal
 def fake_url(tmp_path: Path) -> Iterator[str]:
     """A fake Binance in a subprocess (profile "calm"); its base URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "journal.collector.fake_exchange", "--port", "0", "--profile", "calm"],
+        [
+            sys.executable,
+            "-m",
+            "journal.collector.fake_exchange",
+            "--port",
+            "0",
+            "--profile",
+            "calm",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -112,14 +120,14 @@ def test_collects_until_sigterm_then_flushes_and_exits_0(tmp_path: Path, fake_ur
         assert candles >= 60, proc.stderr.read() if proc.poll() is not None else "no candles"
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "collected" in err
     store = MarketStore(db)
     try:
-        assert store.count("candles") == len(store.distinct_keys("candles"))
-        symbols = {k[0] for k in store.distinct_keys("candles")}
+        assert store.count("candles") == store.distinct_keys("candles")
+        symbols = {c.symbol for c in store.read("candles")}
         assert symbols == {"BTC/USDT:USDT", "SOL/USDT:USDT"}
         assert store.count("open_interest") >= 2 and store.count("funding_rates") >= 2
     finally:
