@@ -54,6 +54,7 @@ def _kept_ids(stored: list[Event], cut: int) -> list[int]:
 # ------------------------------------------------------------ the property
 
 
+@pytest.mark.slow
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -277,6 +278,7 @@ CUT = "2026-01-01T00:06:00Z"  # after the breaker and burst incidents, before th
 END = "2026-01-01T01:00:00Z"
 
 
+@pytest.mark.slow
 def test_prune_command_keeps_status_and_incidents(journal_url: str, tmp_path: Path) -> None:
     db = ("--db", journal_url)
     views = [
