@@ -10,6 +10,11 @@ fresh state) starts from the nearest projection snapshot at or before the cut an
 only the events after it (`journal.snapshots` gives the rule that keeps this exact), so its
 cost follows the events after the snapshot, not the journal's age. ``snapshots=`` says
 whether to read them and whether to write new ones along the way (`CLI_POLICY`).
+
+A pruned journal (`journal.pruning`) starts every such replay from its base snapshot, whatever
+the policy says (the base is part of the journal then, not a checkpoint), and refuses a
+replay that needs the deleted events (a cut or ``since`` before the prune's cut) with
+`journal.pruning.PrunedRangeError` rather than answer from part of the journal.
 """
 
 from __future__ import annotations
@@ -57,12 +62,23 @@ def replay(
     """
     state = JournalState() if state is None else state
     until_us = None if until is None else to_us(until)
+    floor = 0  # a pruned journal: the fold must start from the base, at this id
+    from journal.store import EventStore
+
+    if isinstance(store, EventStore):
+        from journal.pruning import replay_floor
+
+        floor = replay_floor(store, state, since, until_us, names)  # or PrunedRangeError
     if since is None and names is None and state.events_seen == 0 and _has_snapshots(store):
+        from dataclasses import replace
+
         from journal.snapshots import LIBRARY_POLICY
 
         policy = LIBRARY_POLICY if snapshots is None else snapshots
+        if floor:
+            policy = replace(policy, read=True)
         if policy.read or policy.write:
-            _replay_with_snapshots(store, state, until_us, batch_size, policy)
+            _replay_with_snapshots(store, state, until_us, batch_size, policy, floor)
             return state
     apply = state.apply
     filters: dict[str, Any] = {"batch_size": batch_size}
@@ -84,7 +100,12 @@ def _has_snapshots(store: object) -> bool:
 
 
 def _replay_with_snapshots(
-    store: Any, state: JournalState, until_us: int | None, batch_size: int, policy: SnapshotPolicy
+    store: Any,
+    state: JournalState,
+    until_us: int | None,
+    batch_size: int,
+    policy: SnapshotPolicy,
+    floor: int = 0,
 ) -> None:
     from journal.snapshots import Checkpointer, Snapshots, load_nearest, log
 
@@ -95,6 +116,10 @@ def _replay_with_snapshots(
         )
         if found is not None:
             state.assign(found)
+    if (state.last_id or 0) < floor:
+        from journal.pruning import base_unreadable
+
+        raise base_unreadable(floor)
     snaps = Snapshots(store)
     after = state.last_id or 0
     ranges: list[tuple[int, int | None]] = [(after, None)]

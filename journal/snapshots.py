@@ -36,6 +36,10 @@ replay as of ``at`` reads the ranges around ``at`` and the tail after the newest
   `journal snapshot` folds from the newest snapshot to the end and writes one.
 - A failure to read or write snapshots never fails the replay: it warns and folds from
   the events alone.
+- **Base snapshots** (`journal.pruning`): after ``journal prune`` the events folded into the
+  base are gone, so its ``last_event_uuid`` holds `BASE_MARK` and the cut instead of an
+  event's id; it is trusted without its event, never dropped by `Snapshots.prune`, and no
+  snapshot folded from before it is written (a replay that ran while events were deleted).
 """
 
 from __future__ import annotations
@@ -64,6 +68,12 @@ SNAPSHOT_EVERY_EVENTS = 5_000
 SNAPSHOT_EVERY_US = 60 * MINUTE_US
 SNAPSHOT_MIN_EVENTS = 2_500
 _CANDIDATES = 8  # snapshots tried, newest first, before folding from the start
+BASE_MARK = "prune-cut:"  # last_event_uuid of a base snapshot: the mark, then the cut (us)
+
+
+def is_base(last_event_uuid: str | None) -> bool:
+    """Is this the ``last_event_uuid`` of a base snapshot (the state of pruned events)?"""
+    return last_event_uuid is not None and last_event_uuid.startswith(BASE_MARK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +178,14 @@ class Snapshots:
         t = snapshots_table
         try:
             with self.store.engine.begin() as conn:
+                base = conn.execute(
+                    select(func.max(t.c.last_event_id)).where(
+                        t.c.last_event_uuid.like(f"{BASE_MARK}%")
+                    )
+                ).scalar()
+                if base is not None and from_event_id < base:
+                    # folded from before a prune's base: events may have gone under the fold
+                    raise ValueError(f"folded from before the pruned events (through {base})")
                 there = conn.execute(
                     select(t.c.id).where(
                         t.c.projection_version == key, t.c.last_event_id == last.id
@@ -189,21 +207,26 @@ class Snapshots:
             len(blob),
         )
 
-    def nearest(self, key: str, at: int | None) -> JournalState | None:
-        """The newest usable snapshot of ``key`` with ``at_ts <= at`` (any if None), loaded."""
+    def nearest(
+        self, key: str, at: int | None, *, through_id: int | None = None
+    ) -> JournalState | None:
+        """The newest usable snapshot of ``key`` with ``at_ts <= at`` (any if None), loaded;
+        ``through_id``: only one with ``last_event_id <= through_id``."""
         t = snapshots_table
         q = select(t.c.id, t.c.last_event_id, t.c.last_event_uuid).where(
             t.c.projection_version == key
         )
         if at is not None:
             q = q.where(t.c.at_ts <= at)
+        if through_id is not None:
+            q = q.where(t.c.last_event_id <= through_id)
         q = q.order_by(t.c.last_event_id.desc(), t.c.id.desc()).limit(_CANDIDATES)
         with self.store.engine.connect() as conn:
             for sid, last_id, last_uuid in conn.execute(q).all():
                 stored = conn.execute(
                     select(events_table.c.event_id).where(events_table.c.id == last_id)
                 ).scalar()
-                if stored != last_uuid:
+                if stored != last_uuid and not is_base(last_uuid):
                     log.warning(
                         "snapshot %s ignored: event %s is no longer the one it folded "
                         "(the journal was rewritten)",
@@ -225,7 +248,8 @@ class Snapshots:
         return None
 
     def prune(self, *, older_than: int | None = None) -> int:
-        """Delete the snapshots of other projection keys, and ours with ``at_ts < older_than``.
+        """Delete the snapshots of other projection keys, and ours with ``at_ts < older_than``;
+        never a base snapshot (it holds the pruned events).
 
         Returns how many rows went (replays as of earlier moments then fold from further back).
         """
@@ -234,6 +258,7 @@ class Snapshots:
         stale = t.c.projection_version != key
         if older_than is not None:
             stale = stale | (t.c.at_ts < older_than)
+        stale = stale & t.c.last_event_uuid.notlike(f"{BASE_MARK}%")
         try:
             with self.store.engine.begin() as conn:
                 return int(conn.execute(delete(t).where(stale)).rowcount)
