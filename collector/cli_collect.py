@@ -203,9 +203,15 @@ async def collect(
                     except (NotImplementedError, RuntimeError, ValueError):
                         pass
     finally:
-        writer.flush(30)
+        flushed = writer.flush(30)
         writer.close()
         journal.flush(30)
+    if not flushed:
+        print(
+            f"market writer: not everything is stored yet ({writer.last_flush_problem}); the rest "
+            f"is kept in {writer.spool_dir} and stored by the next run",
+            file=sys.stderr,
+        )
     stats = collector.stats
     print(
         f"collected {stats.records} record(s) in {stats.turns} fetch(es) for "
