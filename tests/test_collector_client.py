@@ -382,7 +382,8 @@ async def test_invalid_nonce_resynchronises_the_clock_then_retries(
 async def test_concurrent_calls_each_wait_their_own_retry_after(
     sqlite_journal: str, fake: FakeBinance, t: FakeTime
 ) -> None:
-    waits = {m[0]: float(7 + 3 * i) for i, m in enumerate(METHODS)}
+    # decreasing with the start order: a shared or "longest so far" pause would show
+    waits = {m[0]: float(40 - 3 * i) for i, m in enumerate(METHODS)}
     async with make_client(fake, t) as c:
         await c.fetch_open_interest(SYMBOL)  # markets loaded: the calls below start together
         for name, path, *_ in METHODS:
