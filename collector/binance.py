@@ -20,9 +20,9 @@ out; `RetryBadResponseError`, also a ``ValueError``, when the last answer was ga
 `RequestTimedOut` (a ccxt ``RequestTimeout`` and a builtin ``TimeoutError``), so ``except
 TimeoutError`` catches timeouts however the sequence ended (the seed's Scenario 2).
 
-Retry-After comes from the response of *that* request: the client's aiohttp session has a trace
-hook that writes each response's status and headers into a slot held in a ``ContextVar`` set by
-the attempt. Concurrent calls run in their own tasks, so each sees only its own response (ccxt's
+Retry-After comes from the response of *that* request: ccxt's per-response hook
+(``on_rest_response``, called in the requesting task) writes each response's status, headers and
+body into a slot held in a ``ContextVar`` set by the attempt. Concurrent calls run in their own tasks, so each sees only its own response (ccxt's
 ``last_response_headers`` is shared by the instance, and racy). A 418 (IP ban) also closes a
 client-wide gate for the ban: until it ends, attempts on every endpoint fail with `IPBanned`
 without a request, and their retries wait for the ban's end.
@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -44,7 +43,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NamedTuple, TypeVar, cast
 
-import aiohttp
 import ccxt
 
 from journal.breaker import CircuitBreaker, CircuitBreakerManager
@@ -120,38 +118,65 @@ class Liquidation(NamedTuple):
 
 
 class _Slot:
-    """The status and headers of the last response seen by one attempt."""
+    """The status, headers and body of the last response seen by one attempt."""
 
     __slots__ = ("body", "headers", "status")
 
     def __init__(self) -> None:
         self.status: int | None = None
         self.headers: Mapping[str, str] | None = None
-        self.body: bytes | None = None
+        self.body: str | None = None
+
+    def clear(self) -> None:
+        self.status = self.headers = self.body = None
+
+    def retry_after(self) -> str | None:
+        headers = self.headers
+        if not headers:
+            return None
+        value = headers.get("Retry-After")
+        if value is None:  # ccxt keeps the server's spelling; HTTP/2 servers send lower case
+            for key, v in headers.items():
+                if key.lower() == "retry-after":
+                    return v
+        return value
 
 
 _SLOT: ContextVar[_Slot | None] = ContextVar("journal_collector_response", default=None)
 
 
-async def _on_request_start(session: Any, ctx: Any, params: Any) -> None:
-    slot = _SLOT.get()
-    if slot is not None:
-        slot.status = None
-        slot.headers = None
-        slot.body = None
+def _hook_responses(ex: Any) -> None:
+    """Route every response's status, headers and body to the current attempt's slot, through
+    ccxt's per-response hook ``on_rest_response`` (called in the requesting task)."""
+    real = ex.on_rest_response
 
+    def on_rest_response(
+        code: Any,
+        reason: Any,
+        url: Any,
+        method: Any,
+        response_headers: Any,
+        response_body: Any,
+        request_headers: Any,
+        request_body: Any,
+    ) -> Any:
+        slot = _SLOT.get()
+        if slot is not None:
+            slot.status = code
+            slot.headers = response_headers
+            slot.body = response_body
+        return real(
+            code,
+            reason,
+            url,
+            method,
+            response_headers,
+            response_body,
+            request_headers,
+            request_body,
+        )
 
-async def _on_request_end(session: Any, ctx: Any, params: Any) -> None:
-    slot = _SLOT.get()
-    if slot is not None:
-        slot.status = params.response.status
-        slot.headers = params.response.headers
-
-
-async def _on_body(session: Any, ctx: Any, params: Any) -> None:
-    slot = _SLOT.get()
-    if slot is not None:  # aiohttp's read() reports the whole body once
-        slot.body = params.chunk if slot.body is None else slot.body + params.chunk
+    ex.on_rest_response = on_rest_response
 
 
 def _genuinely_empty(records: list[T], what: str) -> list[T]:
@@ -160,7 +185,7 @@ def _genuinely_empty(records: list[T], what: str) -> list[T]:
     if not records:
         slot = _SLOT.get()
         body = slot.body if slot is not None else None
-        if body is not None and body.strip() != b"[]":
+        if body is not None and body.strip() != "[]":
             try:
                 ok = json.loads(body) == []
             except ValueError:
@@ -251,7 +276,6 @@ class HardenedBinanceFuturesClient:
         self._clock = clock or time.monotonic
         self._banned_until = 0.0
         self._ex: Any = None
-        self._session: aiohttp.ClientSession | None = None
         self._closed = False
         # The first event of a process configures the default journal (which migrates its
         # database): do it now, not inside the event loop while requests are in flight.
@@ -312,16 +336,6 @@ class HardenedBinanceFuturesClient:
             return ex
         if self._closed:
             raise ccxt.ExchangeClosedByUser("HardenedBinanceFuturesClient is closed")
-        trace = aiohttp.TraceConfig()
-        trace.on_request_start.append(_on_request_start)
-        trace.on_request_end.append(_on_request_end)
-        trace.on_response_chunk_received.append(_on_body)
-        import certifi
-
-        connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=certifi.where()))
-        self._session = aiohttp.ClientSession(
-            connector=connector, trust_env=False, trace_configs=[trace]
-        )
         ex = make_exchange(
             base_url=self.exchange_url,
             api_key=self._api_key,
@@ -329,24 +343,21 @@ class HardenedBinanceFuturesClient:
             testnet=self.testnet,
             timeout_ms=self.timeout_ms,
             enable_rate_limit=self.enable_rate_limit,
-            session=self._session,
         )
         ex.verbose = False  # verbose prints headers (the API key) to stdout
         ex.logger = _ccxt_logger()
+        _hook_responses(ex)
         self._ex = ex
         return ex
 
     async def close(self) -> None:
-        """Close the ccxt instance and the HTTP session; emit the breakers' pending tallies."""
+        """Close the ccxt instance (and its HTTP session); emit the breakers' pending tallies."""
         self._closed = True
         ex, self._ex = self._ex, None
-        session, self._session = self._session, None
         try:
             if ex is not None:
                 await ex.close()
         finally:
-            if session is not None:
-                await session.close()
             for g in self._endpoints.values():
                 g.breaker.flush_tallies()
 
@@ -414,8 +425,8 @@ class HardenedBinanceFuturesClient:
                 scrub(f"could not parse the response: {type(exc).__name__}: {exc}")
             )
         action = classify(failure, slot.status)
-        if slot.headers is not None and getattr(failure, "retry_after", None) is None:
-            value = slot.headers.get("Retry-After")
+        if getattr(failure, "retry_after", None) is None:
+            value = slot.retry_after()
             if value is not None:
                 failure.retry_after = value  # type: ignore[attr-defined]  # journal.retry reads it
         if action is Action.BAN:
@@ -468,6 +479,9 @@ class HardenedBinanceFuturesClient:
                 raise ccxt.BadSymbol(
                     f"binanceusdm has no market {symbol!r} (looked for {unified!r})"
                 )
+        slot = _SLOT.get()
+        if slot is not None:  # what follows is the endpoint's request, not exchangeInfo's
+            slot.clear()
         market = markets[unified]
         if not isinstance(market, dict) or not (market.get("linear") and market.get("swap")):
             raise ccxt.BadSymbol(f"binanceusdm: {unified!r} is not a linear perpetual")

@@ -382,7 +382,8 @@ async def test_invalid_nonce_resynchronises_the_clock_then_retries(
 async def test_concurrent_calls_each_wait_their_own_retry_after(
     sqlite_journal: str, fake: FakeBinance, t: FakeTime
 ) -> None:
-    waits = {m[0]: float(7 + 3 * i) for i, m in enumerate(METHODS)}
+    # decreasing with the start order: a shared or "longest so far" pause would show
+    waits = {m[0]: float(40 - 3 * i) for i, m in enumerate(METHODS)}
     async with make_client(fake, t) as c:
         await c.fetch_open_interest(SYMBOL)  # markets loaded: the calls below start together
         for name, path, *_ in METHODS:
@@ -445,3 +446,17 @@ async def test_closed_client_refuses_calls(fake: FakeBinance, t: FakeTime) -> No
     with pytest.raises(ccxt.ExchangeClosedByUser):
         await c.fetch_open_interest(SYMBOL)
     assert isinstance(c, HardenedBinanceFuturesClient)
+
+
+async def test_print_error_summary_shows_the_endpoint_errors_and_breakers(
+    sqlite_journal: str, fake: FakeBinance, t: FakeTime
+) -> None:
+    from rich.console import Console
+
+    fake.inject("/fapi/v1/fundingRate", "http503")
+    async with make_client(fake, t) as c:
+        await c.fetch_funding_rate_history(SYMBOL, limit=5)
+        console = Console(record=True, width=160)
+        c.print_error_summary(console)
+    text = console.export_text()
+    assert "api_funding_error" in text and "binance_funding" in text
