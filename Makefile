@@ -35,6 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check journal collector tui tests benchmarks migrations
 	$(BIN)/ruff format --check journal collector tui tests benchmarks migrations
 	$(BIN)/mypy
+	$(BIN)/mypy collector
 	$(BIN)/mypy tests/typing
 
 fmt: $(STAMP)

@@ -22,9 +22,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import pg_schema, psycopg2_connect, table
+
 from journal.collector.records import Candle
 from journal.collector.storage import MarketWriter
-
 from journal.migrate import upgrade
 
 logging.disable(logging.ERROR)

@@ -25,12 +25,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import med, spread, table
-from journal.collector.binance import HardenedBinanceFuturesClient
-from journal.collector.exchange import make_exchange
-from journal.collector.fake_exchange import FakeBinance
 
 import journal
 from journal.breaker import CircuitBreakerManager
+from journal.collector.binance import HardenedBinanceFuturesClient
+from journal.collector.exchange import make_exchange
+from journal.collector.fake_exchange import FakeBinance
 
 UNIFIED = "SOL/USDT:USDT"
 

@@ -152,10 +152,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise ConfigError(
                 "--duration must be at least 10s (a breaker opens and closes in ~25 s)"
             )
-        from journal.collector.demo import run_live_demo
+        import importlib
 
-        url = resolve_db_url(args.db)
-        run_live_demo(url, duration)
+        url = resolve_db_url(args.db)  # the collector lives in collector/ (journal.collector)
+        importlib.import_module("journal.collector.demo").run_live_demo(url, duration)
         print_hints(args.db, url, live=True)
         return 0
     return cmd_simulate(args)

@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import ccxt
-from journal.collector.binance import BadResponse, HardenedBinanceFuturesClient
-from journal.collector.fake_exchange import FakeBinance
 
 from journal.breaker import CircuitBreakerManager
+from journal.collector.binance import BadResponse, HardenedBinanceFuturesClient
+from journal.collector.fake_exchange import FakeBinance
 from journal.store import EventStore
 
 SYMBOL = "SOL/USDT"

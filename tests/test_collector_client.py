@@ -12,6 +12,8 @@ from typing import Any
 
 import ccxt
 import pytest
+
+import journal
 from journal.collector import _faults
 from journal.collector._validate import rows_required
 from journal.collector.binance import (
@@ -23,8 +25,6 @@ from journal.collector.binance import (
 )
 from journal.collector.fake_exchange import FakeBinance
 from journal.collector.records import Candle, FundingRate, OpenInterest, TraderRatio
-
-import journal
 from journal.errors import CircuitBreakerError, RetryError
 from tests.collector_support import (
     EXPECTED,

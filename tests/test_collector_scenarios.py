@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import ccxt
 import pytest
-from journal.collector.binance import BadResponse
-from journal.collector.fake_exchange import FakeBinance
 
 import journal
+from journal.collector.binance import BadResponse
+from journal.collector.fake_exchange import FakeBinance
 from journal.errors import RetryError
 from tests.collector_support import SYMBOL, FakeTime, events, make_client
 

@@ -18,9 +18,9 @@ import traceback
 from pathlib import Path
 
 import pytest
-from journal.collector.fake_exchange import FAULT_KINDS, FakeBinance
 
 import journal
+from journal.collector.fake_exchange import FAULT_KINDS, FakeBinance
 from tests.collector_support import SYMBOL, FakeTime, make_client
 from tests.journal_cli import run_journal
 
@@ -173,7 +173,6 @@ async def test_no_fault_leaks_them_into_the_spool_during_a_store_outage(tmp_path
 
 def test_a_key_too_short_to_scrub_is_refused() -> None:
     from journal.collector.binance import HardenedBinanceFuturesClient
-
     from journal.redaction import SecretTooShortError
 
     with pytest.raises(SecretTooShortError):

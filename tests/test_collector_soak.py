@@ -10,12 +10,12 @@ import re
 from pathlib import Path
 
 import pytest
-from journal.collector.cli_collect import collect
-from journal.collector.fake_exchange import FakeBinance
-from journal.collector.storage import MarketStore
 from sqlalchemy.engine import make_url
 
 import journal
+from journal.collector.cli_collect import collect
+from journal.collector.fake_exchange import FakeBinance
+from journal.collector.storage import MarketStore
 from journal.migrate import upgrade
 from journal.store import EventStore
 from tests.journal_cli import run_journal

@@ -10,7 +10,17 @@ from pathlib import Path
 
 def test_every_suggested_command_runs_as_printed(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "journal", "demo", "--simulate", "--minutes", "5", "--db", "sqlite:///demo.db"],
+        [
+            sys.executable,
+            "-m",
+            "journal",
+            "demo",
+            "--simulate",
+            "--minutes",
+            "5",
+            "--db",
+            "sqlite:///demo.db",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

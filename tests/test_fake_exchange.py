@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import ccxt.async_support as ccxt_async
 import pytest
+
 from journal.collector.exchange import make_exchange, production_url, validate_base_url
 from journal.collector.fake_exchange import (
     DATA_PERIODS,

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from journal.collector._market_codec import MARKET_CODEC, normalise
-from journal.collector.records import Candle, FundingRate, MarketRecord, OpenInterest, TraderRatio
-from journal.collector.storage import TABLES, MarketStore, MarketWriter
 from sqlalchemy import create_engine, inspect, pool
 from sqlalchemy.engine import make_url
 
+from journal.collector._market_codec import MARKET_CODEC, normalise
+from journal.collector.records import Candle, FundingRate, MarketRecord, OpenInterest, TraderRatio
+from journal.collector.storage import TABLES, MarketStore, MarketWriter
 from journal.deadletter import FILENAME, read_dead_letters
 from journal.errors import SchemaNotReady, StoreDataError
 from journal.events import Event
