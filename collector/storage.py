@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from journal.config import redact_url
 from journal.errors import StoreDataError, StoreUnavailable
 from journal.events import Event
+from journal.forking import StoreGate
 from journal.redaction import library_logger
 from journal.schema import metadata
 from journal.spool import default_spool_dir
@@ -262,11 +263,16 @@ class MarketWriter:
             except (Exception, SystemExit) as exc:  # a SystemExit must not end the writer
                 raise map_db_error(exc, url) from None
 
+        # Store calls and the migration go through a gate that a fork closes (as for the event
+        # writer): a SQLite transaction copied mid-flight would leave the child's copy of the
+        # file's lock bookkeeping believing the write lock is held.
+        self._gate = StoreGate(self.store)
+        gate = self._gate
         return BufferedWriter(
-            self.store,
+            gate,
             codec=MARKET_CODEC,
             spool_dir=self.spool_dir,
-            prepare=prepare if migrate else None,
+            prepare=(lambda: gate.call(prepare)) if migrate else None,
             **self._settings,
         )
 
@@ -378,7 +384,33 @@ class MarketWriter:
         self.writer = self._make_writer(migrate=False)
 
 
+_closed_gates: list[StoreGate[Any]] = []
+
+
+def _before_fork() -> None:
+    """Close every market writer's gate (at most ~1 s in all) so no store call is in flight."""
+    deadline = time.monotonic() + 1.0
+    for writer in list(_live_writers):
+        try:
+            gate = writer._gate
+            if gate.close(deadline):
+                _closed_gates.append(gate)
+            else:
+                gate.open()  # not had in time: let it go on (the child re-makes its writer)
+        except Exception:  # a fork must never fail because of the collector
+            pass
+
+
+def _after_fork_in_parent() -> None:
+    while _closed_gates:
+        try:
+            _closed_gates.pop().open()
+        except Exception:
+            pass
+
+
 def _after_fork_in_child() -> None:
+    _closed_gates.clear()  # the child's copies: its writers are re-made below
     for writer in list(_live_writers):
         try:
             writer._after_fork_in_child()
@@ -387,7 +419,11 @@ def _after_fork_in_child() -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
 
 __all__ = [
     "TABLES",

@@ -63,15 +63,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from journal.config import ENV_DB_URL, ENV_SOURCE, ENV_SPOOL_DIR
 from journal.redaction import library_logger
 
 if TYPE_CHECKING:
     from journal.api import Journal
-    from journal.events import Event
-    from journal.writer import Appender
+    from journal.writer import Appender, RecordAppender
 
 log = library_logger("journal")
 
@@ -123,9 +122,9 @@ def _long_lock_owners() -> Iterator[tuple[object, str, Callable[[], object]]]:
 _local = threading.local()  # per forking thread: two threads may fork at once
 
 
-def _held() -> list[_Lock | StoreGate]:
+def _held() -> list[_Lock | StoreGate[Any]]:
     """What this thread took before its fork (released after it, in reverse order)."""
-    held: list[_Lock | StoreGate] | None = getattr(_local, "held", None)
+    held: list[_Lock | StoreGate[Any]] | None = getattr(_local, "held", None)
     if held is None:
         held = _local.held = []
     return held
@@ -134,7 +133,10 @@ def _held() -> list[_Lock | StoreGate]:
 _skipped = 0  # locks not had within FORK_LOCK_TIMEOUT (replaced in the child anyway)
 
 
-class StoreGate:
+R = TypeVar("R")
+
+
+class StoreGate(Generic[R]):
     """The writer's store behind a gate that a fork closes: no store call is in flight while the
     process forks, and none starts until the fork is done.
 
@@ -143,7 +145,7 @@ class StoreGate:
     held: the child could never write. Closing the gate waits for the call in flight to end.
     """
 
-    def __init__(self, store: Appender) -> None:
+    def __init__(self, store: RecordAppender[R]) -> None:
         self.store = store
         self._cond = threading.Condition()
         self._calls = 0
@@ -160,7 +162,7 @@ class StoreGate:
             self._calls -= 1
             self._cond.notify_all()
 
-    def append(self, events: list[Event]) -> int:
+    def append(self, events: list[R]) -> int:
         """The store's ``append``, once the gate is open."""
         self._enter()
         try:
@@ -209,7 +211,7 @@ class StoreGate:
 class _GatedPrepare:
     """The writer's ``prepare`` (auto-migration: its own connection) through a `StoreGate`."""
 
-    def __init__(self, gate: StoreGate, fn: Callable[[], None]) -> None:
+    def __init__(self, gate: StoreGate[Any], fn: Callable[[], None]) -> None:
         self.gate, self.fn = gate, fn
 
     def __call__(self) -> None:
