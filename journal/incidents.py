@@ -42,10 +42,10 @@ import sys
 from array import array
 from bisect import bisect_right, insort
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any
+from typing import Any, overload
 
 BURST_THRESHOLD = 10
 BURST_WINDOW_US = 5 * 60_000_000
@@ -86,7 +86,7 @@ class Incident:
 class IncidentsSnapshot:
     """Incidents (oldest first, bounded), ongoing ones included, and MTTR."""
 
-    items: tuple[Incident, ...]
+    items: Sequence[Incident]  # an `IncidentList` when built from the fold
     resolved: int
     mttr_s: float | None
     mttr_by_kind: Mapping[str, float]
@@ -95,6 +95,8 @@ class IncidentsSnapshot:
     @property
     def ongoing(self) -> tuple[Incident, ...]:
         """The incidents that have not ended."""
+        if isinstance(self.items, IncidentList):
+            return self.items.ongoing()
         return tuple(i for i in self.items if i.end is None)
 
     def tally(self, incident: Incident, until: int) -> tuple[int, int] | None:
@@ -135,8 +137,7 @@ class IncidentsCapture:
         the counts and MTTR still cover every incident.
         """
         at = self.at
-        items = unpack(self.closed, since)
-        items.extend(self.open_items)
+        items = list(self.open_items)
         sums = dict(self.sums)
         counts = dict(self.counts)
         tallies = self.tallies
@@ -152,12 +153,11 @@ class IncidentsCapture:
                 items.append(Incident("burst", etype, start, end, end - start, peak, errors, tally))
                 sums["burst"] += end - start
                 counts["burst"] += 1
-        items.sort(key=_ORDER)
         resolved = sum(counts.values())
         mttr = (sum(sums.values()) / resolved / 1e6) if resolved else None
         by_kind = {k: sums[k] / n / 1e6 for k, n in counts.items() if n}
         return IncidentsSnapshot(
-            items=tuple(items),
+            items=IncidentList(self.closed, since, tuple(items)),
             resolved=resolved,
             mttr_s=mttr,
             mttr_by_kind=by_kind,
@@ -166,6 +166,57 @@ class IncidentsCapture:
 
 
 _ORDER = attrgetter("start", "kind", "key")
+
+
+class IncidentList(Sequence[Incident]):
+    """The incidents of a snapshot, sorted by start: the closed ones are unpacked and sorted
+    on first use (a snapshot that nobody lists costs nothing per closed incident)."""
+
+    __slots__ = ("_closed", "_current", "_items", "_since")
+
+    def __init__(
+        self,
+        closed: tuple[list[str], array[int], int, tuple[Incident, ...]],
+        since: int | None,
+        current: tuple[Incident, ...],
+    ) -> None:
+        self._closed, self._since, self._current = closed, since, current
+        self._items: tuple[Incident, ...] | None = None
+
+    def _all(self) -> tuple[Incident, ...]:
+        if self._items is None:
+            items = unpack(self._closed, self._since)
+            items.extend(self._current)
+            items.sort(key=_ORDER)
+            self._items = tuple(items)
+        return self._items
+
+    def ongoing(self) -> tuple[Incident, ...]:
+        """The incidents that have not ended, in order (without unpacking the closed ones)."""
+        return tuple(sorted((i for i in self._current if i.end is None), key=_ORDER))
+
+    @overload
+    def __getitem__(self, index: int) -> Incident: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Incident, ...]: ...
+    def __getitem__(self, index: int | slice) -> Incident | tuple[Incident, ...]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[Incident]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, IncidentList):
+            other = other._all()
+        return isinstance(other, Sequence) and self._all() == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 _KINDS = ("breaker", "burst")
