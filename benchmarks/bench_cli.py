@@ -59,10 +59,15 @@ def run_once(args: list[str], code_dir: str | None = None) -> tuple[float, float
     """Wall seconds, CPU seconds and peak RSS (KiB) of one ``python -m journal`` process."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    if code_dir:
+    if code_dir:  # and run from there: ``-m journal`` finds the working directory's first
         env["PYTHONPATH"] = code_dir
     done = subprocess.run(
-        [sys.executable, "-c", LAUNCH, *args], capture_output=True, text=True, check=True, env=env
+        [sys.executable, "-c", LAUNCH, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=code_dir or ROOT,
     )
     code, wall, cpu, rss = json.loads(done.stderr.strip().splitlines()[-1])
     if code != 0:
