@@ -7,14 +7,20 @@ bench_replay.py). ``incidents`` gets ``--since`` one day before the journal's ne
 (the synthetic journals lie in the past, so a relative ``1d`` would select nothing).
 
     .venv/bin/python benchmarks/bench_cli.py [--small 10000] [--large 1000000] [--reps 3]
+        [--baseline DIR]
 
 The ratio column is large / small; the target once replay starts from snapshots is <= 2x.
+Rounds are interleaved (every command on both journals, then the next round); CPU time
+(user + system of the command) is shown too, as it suffers less than wall time from a
+shared machine. ``--baseline DIR`` also runs the commands with another checkout's code
+(``PYTHONPATH=DIR``, e.g. ``git archive main | tar -x -C DIR``) in the same rounds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,19 +50,29 @@ if pid == 0:
     os.execv(sys.executable, [sys.executable, "-m", "journal", *sys.argv[1:]])
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - t0
-print(json.dumps([os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss]), file=sys.stderr)
+cpu = usage.ru_utime + usage.ru_stime
+print(json.dumps([os.waitstatus_to_exitcode(status), wall, cpu, usage.ru_maxrss]), file=sys.stderr)
 """
 
 
-def run_once(args: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one ``python -m journal`` process."""
+def run_once(args: list[str], code_dir: str | None = None) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and peak RSS (KiB) of one ``python -m journal`` process."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if code_dir:  # and run from there: ``-m journal`` finds the working directory's first
+        env["PYTHONPATH"] = code_dir
     done = subprocess.run(
-        [sys.executable, "-c", LAUNCH, *args], capture_output=True, text=True, check=True
+        [sys.executable, "-c", LAUNCH, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=code_dir or ROOT,
     )
-    code, wall, rss = json.loads(done.stderr.strip().splitlines()[-1])
+    code, wall, cpu, rss = json.loads(done.stderr.strip().splitlines()[-1])
     if code != 0:
         raise SystemExit(f"journal {' '.join(args)} failed ({code}): {done.stderr}")
-    return float(wall), int(rss)
+    return float(wall), float(cpu), int(rss)
 
 
 def journal_for(n: int) -> tuple[str, str]:
@@ -76,6 +92,7 @@ def main() -> None:
     ap.add_argument("--small", type=int, default=10_000, help="events in the small journal")
     ap.add_argument("--large", type=int, default=1_000_000, help="events in the large journal")
     ap.add_argument("--reps", type=int, default=3, help="runs of each command (median taken)")
+    ap.add_argument("--baseline", metavar="DIR", help="also run another checkout's code")
     args = ap.parse_args()
 
     journals = {n: journal_for(n) for n in (args.small, args.large)}
@@ -85,38 +102,47 @@ def main() -> None:
             "incidents", "--db", url, "--since", since,
         ],
     }  # fmt: skip
+    codes: dict[str, str | None] = {"this": None}
+    if args.baseline:
+        codes["baseline"] = args.baseline
+    results: dict[tuple[str, str, int], list[tuple[float, float, int]]] = {}
+    for r in range(args.reps):
+        for label, make in commands.items():
+            order = list(codes.items()) if r % 2 == 0 else list(reversed(codes.items()))
+            for code, code_dir in order:
+                for n, (url, since) in journals.items():
+                    results.setdefault((label, code, n), []).append(
+                        run_once(make(url, since), code_dir)
+                    )
+        print(f"  round {r + 1}/{args.reps} done", file=sys.stderr)
     rows = []
-    for label, make in commands.items():
-        results: dict[int, tuple[float, int]] = {}
-        for n, (url, since) in journals.items():
-            walls, rss = [], []
-            for _ in range(args.reps):
-                w, r = run_once(make(url, since))
-                walls.append(w)
-                rss.append(r)
-            results[n] = (med(walls), max(rss))
-            print(
-                f"  {label} on {n:,}: {med(walls):.2f} s, {max(rss) / 1024:.0f} MiB",
-                file=sys.stderr,
+    for label in commands:
+        for code in codes:
+            small = results[(label, code, args.small)]
+            large = results[(label, code, args.large)]
+            ws, cs, rs = (med([x[k] for x in small]) for k in range(3))
+            wl, cl, rl = (med([x[k] for x in large]) for k in range(3))
+            rows.append(
+                [
+                    label,
+                    code,
+                    f"{ws:.2f} s / {cs:.2f} s / {rs / 1024:.0f} MiB",
+                    f"{wl:.2f} s / {cl:.2f} s / {rl / 1024:.0f} MiB",
+                    f"{wl / ws:.1f}x",
+                    f"{cl / cs:.1f}x",
+                    f"{rl / rs:.2f}x",
+                ]
             )
-        (ws, rs), (wl, rl) = results[args.small], results[args.large]
-        rows.append(
-            [
-                label,
-                f"{ws:.2f} s / {rs / 1024:.0f} MiB",
-                f"{wl:.2f} s / {rl / 1024:.0f} MiB",
-                f"{wl / ws:.1f}x",
-                f"{rl / rs:.1f}x",
-            ]
-        )
     print(f"### CLI on SQLite: {args.small:,} vs {args.large:,} events (median of {args.reps})\n")
     print(
         table(
             [
                 "command",
-                f"{args.small:,} events (wall / peak RSS)",
+                "code",
+                f"{args.small:,} events (wall / CPU / peak RSS)",
                 f"{args.large:,} events",
                 "wall ratio",
+                "CPU ratio",
                 "RSS ratio",
             ],
             rows,

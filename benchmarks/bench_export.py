@@ -5,21 +5,29 @@ The SQLite journal (realistic events, 7 days' worth per million) is generated on
 command runs as a user runs it (a subprocess, start-up included). Peak RSS comes from
 ``wait4`` of the child: exporting every event vs exporting the first 10,000.
 
-    .venv/bin/python benchmarks/bench_export.py [--events 1000000] [--reps 3] [--quick]
+With ``--pg`` (or when JOURNAL_TEST_PG_URL is set) the same on PostgreSQL: the events are
+loaded into a throwaway schema with bench_replay's loader (the time it took is printed),
+and the floor is a psycopg2 server-side cursor + ``json.dumps`` loop.
+
+    .venv/bin/python benchmarks/bench_export.py [--events 1000000] [--reps 3] [--quick] [--pg] [--no-sqlite]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import med, report, table
+from _common import med, pg_schema, psycopg2_connect, report, table
 from bench_replay import load, rounds
 
 from journal.events import iso
@@ -34,11 +42,30 @@ COLUMNS = (
 
 def raw_loop(path: Path, out: Path) -> int:
     """The floor: a cursor, a dict per row, ``json.dumps``, one line each (no ISO time)."""
-    names = [c.strip() for c in COLUMNS.split(",")]
     conn = sqlite3.connect(path)
+    try:
+        return _dump(conn.execute(f"SELECT {COLUMNS} FROM events ORDER BY id"), out)
+    finally:
+        conn.close()
+
+
+def raw_pg_loop(url: str, out: Path) -> int:
+    """The PostgreSQL floor: a psycopg2 server-side cursor, a dict per row, ``json.dumps``."""
+    conn = psycopg2_connect(url)
+    try:
+        with conn:  # a named cursor lives in a transaction
+            cur = conn.cursor(name="raw_export")
+            cur.itersize = 10_000
+            cur.execute(f"SELECT {COLUMNS} FROM events ORDER BY id")
+            return _dump(cur, out)
+    finally:
+        conn.close()
+
+
+def _dump(cur: Any, out: Path) -> int:
+    names = [c.strip() for c in COLUMNS.split(",")]
     n = 0
     with out.open("w", encoding="utf-8") as f:
-        cur = conn.execute(f"SELECT {COLUMNS} FROM events ORDER BY id")
         while True:
             rows = cur.fetchmany(10_000)
             if not rows:
@@ -47,7 +74,6 @@ def raw_loop(path: Path, out: Path) -> int:
                 f.write(json.dumps(dict(zip(names, r, strict=True))))
                 f.write("\n")
             n += len(rows)
-    conn.close()
     return n
 
 
@@ -74,28 +100,17 @@ def export(url: str, out: Path, *extra: str) -> tuple[int, int]:
     return written, int(result["rss"])
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--events", type=int, default=1_000_000)
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="100,000 events, 2 rounds")
-    args = ap.parse_args()
-    n = 100_000 if args.quick else args.events
-    reps = 2 if args.quick else args.reps
-    bench = ROOT / ".bench"
-    bench.mkdir(exist_ok=True)
-    path = bench / f"export_{n}.db"
-    url = f"sqlite:///{path}"
-    load(url, n)
-    out = bench / "export_out"
-
+def measure(
+    title: str, url: str, floor: tuple[str, Callable[[], int]], n: int, reps: int, out: Path
+) -> None:
+    """Interleaved rounds of the floor and the command, then peak RSS: 10,000 vs all events."""
     variants = {
-        "raw sqlite3 + json.dumps loop (.jsonl)": lambda: raw_loop(path, out.with_suffix(".raw")),
+        floor[0]: floor[1],
         "journal export -o x.jsonl": lambda: export(url, out.with_suffix(".jsonl"))[0],
         "journal export -o x.json": lambda: export(url, out.with_suffix(".json"))[0],
     }
     rates = rounds(variants, reps, n)
-    print(report(f"SQLite, {n:,} events (reps={reps})", rates, next(iter(variants))))
+    print(report(f"{title}, {n:,} events (reps={reps})", rates, floor[0]))
     json.load(out.with_suffix(".json").open())  # the JSON form parses
 
     with EventStore(url) as store:
@@ -118,8 +133,39 @@ def main() -> None:
             ],
         )
     )
+    print()
     for suffix in (".raw", ".jsonl", ".json"):
         out.with_suffix(suffix).unlink(missing_ok=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="100,000 events, 2 rounds")
+    ap.add_argument("--pg", action="store_true", help="also on PostgreSQL (a throwaway schema)")
+    ap.add_argument("--no-sqlite", action="store_true", help="skip the SQLite part")
+    args = ap.parse_args()
+    n = 100_000 if args.quick else args.events
+    reps = 2 if args.quick else args.reps
+    bench = ROOT / ".bench"
+    bench.mkdir(exist_ok=True)
+    out = bench / "export_out"
+
+    if not args.no_sqlite:
+        path = bench / f"export_{n}.db"
+        url = f"sqlite:///{path}"
+        load(url, n)
+        floor = ("raw sqlite3 + json.dumps loop (.jsonl)", lambda: raw_loop(path, out.with_suffix(".raw")))  # fmt: skip
+        measure("SQLite", url, floor, n, reps, out)
+
+    if args.pg or os.environ.get("JOURNAL_TEST_PG_URL"):
+        with pg_schema("bench_export") as pg:
+            t0 = time.perf_counter()
+            load(pg, n)
+            print(f"PostgreSQL: loaded {n:,} events in {time.perf_counter() - t0:.0f} s\n")
+            floor = ("psycopg2 server-side cursor + json.dumps loop (.jsonl)", lambda: raw_pg_loop(pg, out.with_suffix(".raw")))  # fmt: skip
+            measure("PostgreSQL", pg, floor, n, reps, out)
 
 
 if __name__ == "__main__":

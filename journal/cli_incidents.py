@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import heapq
 import json
 import sys
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ from journal.errors import ConfigError
 
 if TYPE_CHECKING:
     from journal.events import Event
-    from journal.projections import BreakerRow
+    from journal.projections import BreakerRow, JournalState
     from journal.store import EventStore
 
 SCHEMA_VERSION = 1
@@ -235,25 +236,41 @@ def collect(
     kinds: tuple[str, ...] = (),
     only_open: bool = False,
 ) -> Report:
-    """Replay the journal up to ``until`` and list the incidents overlapping the range."""
+    """List the incidents overlapping the range, from the journal's state as of ``until``.
+
+    The states as of ``since`` and ``until`` come from replays that start at projection
+    snapshots; the errors and peak of a breaker or burst incident come from the fold's tally
+    when it is exact for it (`IncidentsSnapshot.tally`), else from its error events; store
+    outages count their errors from the events; the KPIs' errors and diversity are the
+    difference of the two states' per-type counts (counted by the database instead when a
+    clear or an evicted type makes those inexact).
+    """
+    from journal.projections import JournalState
     from journal.replay import replay
     from journal.snapshots import CLI_POLICY
 
-    span = store.span()
-    lo = since if since is not None else (span[0] if span else until)
-    if since is not None:
-        state = replay(store, until=since, snapshots=CLI_POLICY)  # the state as the range begins
-        before = state.snapshot(since).breakers
-        replay(store, since=since, until=until + 1, state=state)
-    else:
-        state = replay(store, until=until + 1, snapshots=CLI_POLICY)
-        before = {}
-    snap = state.snapshot(until)
-    found: list[tuple[str, str, int, int | None, int]] = [
-        (i.kind, i.key, i.start, i.end, i.opens if i.kind == "breaker" else 0)
-        for i in snap.incidents.items
+    if since is None:
+        span = store.span()
+        lo = span[0] if span else until
+        start_state = JournalState()
+    else:  # the state as the range begins (events with ts < since)
+        lo = since
+        start_state = replay(store, until=since, snapshots=CLI_POLICY)
+    state = replay(store, until=until + 1, snapshots=CLI_POLICY)
+    parts = state.capture(until)
+    incidents = parts.incidents.build(since=lo)  # only those that overlap the range
+    found: list[tuple[str, str, int, int | None, int, tuple[int, int] | None]] = [
+        (
+            i.kind,
+            i.key,
+            i.start,
+            i.end,
+            i.opens if i.kind == "breaker" else 0,
+            incidents.tally(i, until),
+        )
+        for i in incidents.items
     ]
-    found.extend(("outage", src, start, end, 0) for src, start, end in outages(store, until))
+    found.extend(("outage", src, start, end, 0, None) for src, start, end in outages(store, until))
     selected = sorted(
         (
             f
@@ -266,50 +283,94 @@ def collect(
         ),
         key=lambda f: (f[2], f[0], f[1]),
     )
-    tallies = [_Tally(f[2], f[3]) for f in selected]
-    by_name: dict[str, list[_Tally]] = {}
-    by_type: dict[str, list[_Tally]] = {}
-    every: list[_Tally] = []
-    for f, t in zip(selected, tallies, strict=True):
-        (by_name.setdefault(f[1], []) if f[0] == "breaker" else by_type.setdefault(f[1], []) if f[0] == "burst" else every).append(t)  # fmt: skip
-    first = min([lo, *(t.start for t in tallies)])
-    errors = 0
-    types: set[str] = set()
-    for e in store.read(kinds=["error"], since=first, until=until + 1):
-        ts = e.ts
-        if ts >= lo:
-            errors += 1
-            types.add(e.error_type or e.name)
-        for t in (*by_name.get(e.name, ()), *by_type.get(e.error_type or e.name, ()), *every):
-            if t.start <= ts and (t.end is None or ts <= t.end):
-                t.add(ts)
-    rows = tuple(
-        Row(
-            incident_id(kind, key, start),
-            kind,
-            key,
-            start,
-            end,
-            ((until if end is None else end) - start) / 1e6,
-            t.errors,
-            t.peak,
-            opens,
+    rows = []
+    for kind, key, start, end, opens, tally in selected:
+        if tally is None:
+            tally = _count_errors(store, kind, key, start, until if end is None else end)
+        errors, peak = tally
+        rows.append(
+            Row(
+                incident_id(kind, key, start),
+                kind,
+                key,
+                start,
+                end,
+                ((until if end is None else end) - start) / 1e6,
+                errors,
+                peak,
+                opens,
+            )
         )
-        for (kind, key, start, end, opens), t in zip(selected, tallies, strict=True)
-    )
-    after = snap.breakers
+    counted = _errors_between(start_state, state)
+    errors_in_range, diversity = counted if counted else _error_kpis(store, lo, until)
+    before = {b.name: b for b in start_state.capture(lo).breakers}
+    after = {b.name: b for b in parts.breakers}
     calls, successes, opens_in_range = _deltas(before, after)
     in_range = [(f[3] - f[2]) / 1e6 for f in found if f[3] is not None and lo <= f[3] <= until]
     kpis = Kpis(
         minutes=max(0, until - lo) / 60e6,
-        errors=errors,
-        diversity=len(types),
+        errors=errors_in_range,
+        diversity=diversity,
         calls=calls,
         successes=successes,
         opens=opens_in_range,
         mttr_s=sum(in_range) / len(in_range) if in_range else None,
     )
-    return Report(lo, until, rows, kpis)
+    return Report(lo, until, tuple(rows), kpis)
+
+
+def _count_errors(store: EventStore, kind: str, key: str, start: int, end: int) -> tuple[int, int]:
+    """(errors, peak per 60 s) of one incident, read from its error events."""
+    span: dict[str, Any] = {"kinds": ["error"], "since": start, "until": end + 1}
+    if kind == "breaker":
+        found: Iterable[Event] = store.read(names=[key], **span)
+    elif kind == "burst":  # its type, or its name when the error has no type
+        found = heapq.merge(
+            store.read(error_types=[key], **span),
+            (e for e in store.read(names=[key], **span) if not e.error_type),
+            key=lambda e: e.id or 0,
+        )
+    else:
+        found = store.read(**span)
+    tally = _Tally(start, end)
+    for e in found:
+        tally.add(e.ts)
+    return tally.errors, tally.peak
+
+
+def _errors_between(before: JournalState, after: JournalState) -> tuple[int, int] | None:
+    """Errors folded into ``after`` but not ``before`` and their distinct types, from the
+    per-type counts; None unless both are exact (no clear, no type evicted)."""
+    for s in (before, after):
+        if s.journal_counts.get("tracker_cleared", 0) or s.evicted_types or s.untracked:
+            return None
+    old = before.types
+    types = 0
+    for etype, stats in after.types.items():
+        seen = old.get(etype)
+        if stats.count > (0 if seen is None else seen.count):
+            types += 1
+    return after.total - before.total, types
+
+
+def _error_kpis(store: EventStore, lo: int, until: int) -> tuple[int, int]:
+    """Errors with ``lo <= ts <= until`` and how many distinct types they have."""
+    from sqlalchemy import case, distinct, func, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from journal.schema import events as e
+    from journal.store import map_db_error
+
+    etype = case((func.coalesce(e.c.error_type, "") == "", e.c.name), else_=e.c.error_type)
+    q = select(func.count(), func.count(distinct(etype))).where(
+        e.c.kind == "error", e.c.ts >= lo, e.c.ts <= until
+    )
+    try:
+        with store.engine.connect() as conn:
+            n, types = conn.execute(q).one()
+    except SQLAlchemyError as exc:
+        raise map_db_error(exc, store.url) from None
+    return int(n), int(types)
 
 
 def _deltas(

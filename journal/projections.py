@@ -68,7 +68,7 @@ MAX_LIVE_TYPES = 1000
 MAX_DISTINCT_TYPES = 100_000
 # Bump whenever the folding code (here, `journal.incidents`, `journal.rolling`) or the
 # `to_state` layout changes: snapshots written by other code are then ignored and rebuilt.
-PROJECTION_VERSION = 1
+PROJECTION_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,7 +446,7 @@ class JournalState:
             counts[name] = n + 1
             counts.move_to_end(name)
         self.recent_errors.append(e)
-        self.incidents.error(etype, ts)
+        self.incidents.error(etype, ts, name)
 
     def _apply_calls(self, e: Event, ts: int) -> None:
         b = self.breakers.get(e.name)
@@ -486,7 +486,7 @@ class JournalState:
             "max_burst_types": inc.max_types,
             "burst_threshold": inc.threshold,
             "burst_window_us": inc.window_us,
-            "max_incidents": inc.closed.maxlen or 0,
+            "max_incidents": inc.closed.maxlen,
             "recent_errors": RECENT_ERRORS,
             "recent_alerts": RECENT_ALERTS,
             "rate_horizon_s": RATE_HORIZON_S,
