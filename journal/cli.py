@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "journal.demo",
     "journal.cli_export",
     "journal.cli_snapshot",
+    "journal.tui.cli_monitor",
 )
 
 
