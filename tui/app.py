@@ -44,7 +44,7 @@ class MonitorApp(App[int]):
     }
     DEFAULT_MODE = "live"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
-    BINDINGS: ClassVar[list[Any]] = [
+    BINDINGS: ClassVar[list[Binding]] = [
         Binding("1", "switch_mode('live')", "Live"),
         Binding("2", "switch_mode('history')", "History"),
         Binding("3", "switch_mode('events')", "Events"),
@@ -194,7 +194,7 @@ class MonitorApp(App[int]):
         self.push_screen(HelpScreen(self.binding_sections()))
 
     @classmethod
-    def binding_sections(cls) -> list[tuple[str, list[object]]]:
+    def binding_sections(cls) -> list[tuple[str, list[Binding]]]:
         """Every binding, by screen."""
         from .widgets.event_list import EventList
 

@@ -26,26 +26,20 @@ def key_label(key: str) -> str:
     return ", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in key.split(","))
 
 
-def binding_rows(sections: list[tuple[str, list[object]]]) -> list[tuple[str, str, str]]:
+def binding_rows(sections: list[tuple[str, list[Binding]]]) -> list[tuple[str, str, str]]:
     """(section, keys, description) for every binding listed."""
-    rows: list[tuple[str, str, str]] = []
-    for title, bindings in sections:
-        for b in bindings:
-            if isinstance(b, Binding):
-                key, desc = b.key, b.description
-            else:
-                key, _action, desc = b  # type: ignore[misc]
-            rows.append((title, key_label(key), desc))
-    return rows
+    return [
+        (title, key_label(b.key), b.description) for title, bindings in sections for b in bindings
+    ]
 
 
 class HelpScreen(ModalScreen[None]):
     """The bindings, grouped by screen; any of escape, ? or q closes it."""
 
     BINDINGS = [
-        ("escape", "app.pop_screen", "Close"),
-        ("question_mark", "app.pop_screen", "Close"),
-        ("q", "app.pop_screen", "Close"),
+        Binding("escape", "app.pop_screen", "Close"),
+        Binding("question_mark", "app.pop_screen", "Close"),
+        Binding("q", "app.pop_screen", "Close"),
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -55,7 +49,7 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, sections: list[tuple[str, list[object]]]) -> None:
+    def __init__(self, sections: list[tuple[str, list[Binding]]]) -> None:
         super().__init__()
         self.rows = binding_rows(sections)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
@@ -13,7 +14,7 @@ from ..widgets.board import BoardView
 class LiveScreen(Screen[None]):
     """The dashboard, refreshed by the app's follow worker."""
 
-    BINDINGS = [("p", "app.toggle_follow", "Pause/follow")]
+    BINDINGS = [Binding("p", "app.toggle_follow", "Pause/follow")]
 
     def compose(self) -> ComposeResult:
         yield Header()
