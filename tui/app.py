@@ -260,6 +260,8 @@ class MonitorApp(App[int]):
             "Pause or resume following", "Stop or start live follow", self.action_toggle_follow
         )
         if isinstance(screen, EventsScreen):
-            yield SystemCommand("Export events", "The current filter to a file", screen.action_export)
+            yield SystemCommand(
+                "Export events", "The current filter to a file", screen.action_export
+            )
         if isinstance(screen, HistoryScreen):
             yield SystemCommand("Play or pause history", "Replay in time", screen.action_play)

@@ -38,9 +38,7 @@ def build_board(state: JournalState, writer: WriterFold, at: int | None) -> Boar
     ref = snap.at if snap.at is not None else 0
     sec = ref // SECOND_US
     series = state.per_second
-    per_minute = tuple(
-        series.count(sec - 60 * m, 60) for m in range(SPARK_MINUTES - 1, -1, -1)
-    )
+    per_minute = tuple(series.count(sec - 60 * m, 60) for m in range(SPARK_MINUTES - 1, -1, -1))
     return Board(snap.at, snap, writer.result(), state.newest_ts, state.last_id, per_minute)
 
 

@@ -196,9 +196,7 @@ class JournalSource:
         from journal.errors import ConfigError
 
         if f.text:
-            raise ConfigError(
-                "journal export has no text filter: clear the text filter to export"
-            )
+            raise ConfigError("journal export has no text filter: clear the text filter to export")
         args = argparse.Namespace(
             db=self.url,
             output=path,

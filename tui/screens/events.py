@@ -78,6 +78,8 @@ def form_from_filter(f: EventFilter) -> dict[str, str]:
 class EventsScreen(Screen[None]):
     """Filtered, newest-first events with a detail pane."""
 
+    AUTO_FOCUS = "#event-list"
+
     BINDINGS = [
         Binding("f", "focus_filter", "Filter"),
         Binding("l", "focus_list", "List"),
@@ -93,6 +95,7 @@ class EventsScreen(Screen[None]):
         self.through = 0
         self.total = 0
         self.boundaries: dict[int, int] = {}  # page -> id of its last (oldest) row
+        self._ready = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -110,6 +113,7 @@ class EventsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._ready = True
         self.set_filter(self.filter)
         self.query_one(EventList).focus()
 
@@ -118,6 +122,8 @@ class EventsScreen(Screen[None]):
     def set_filter(self, f: EventFilter) -> None:
         """Show ``f`` in the form and load the list for it."""
         self.filter = f
+        if not self._ready:
+            return  # composed later: on_mount loads it
         for key, value in form_from_filter(f).items():
             self.query_one(f"#{key}", Input).value = value
         self._reload()

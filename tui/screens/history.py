@@ -90,7 +90,7 @@ class HistoryScreen(Screen[None]):
         if pending is not None:
             self.app.pending_history_at = None  # type: ignore[attr-defined]
             self.go_to(pending)
-        elif self.at is None:
+        elif self.at is None and not self._folding:
             self.go_to(span[1])
         else:
             self._show_cursor()

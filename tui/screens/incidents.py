@@ -24,6 +24,8 @@ from ..messages import IncidentsLoaded, WorkFailed
 class IncidentsScreen(Screen[None]):
     """The incidents of the journal, oldest first."""
 
+    AUTO_FOCUS = "#incidents"
+
     BINDINGS = [
         Binding("r", "reload", "Reload"),
         Binding("enter", "open", "Open events"),

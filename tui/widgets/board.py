@@ -91,8 +91,7 @@ class BoardView(VerticalScroll):
         stats.append(f"   Types: {exact}{snap.errors.diversity:,}")
         stats.append(f"   Events: {snap.events_seen:,}\n")
         stats.append(
-            "Errors/min: "
-            + "  ".join(f"{rates.get(m, 0.0):.2f} ({m}m)" for m in RATE_WINDOWS_MIN)
+            "Errors/min: " + "  ".join(f"{rates.get(m, 0.0):.2f} ({m}m)" for m in RATE_WINDOWS_MIN)
         )
         if board.newest_ts is not None:
             stats.append(f"\nNewest event: {_ago(at, board.newest_ts)} ago")
@@ -103,9 +102,7 @@ class BoardView(VerticalScroll):
         by_type = list(snap.errors.by_type.items())
         for etype, count in by_type[:TOP_TYPES]:
             r = snap.rates.by_type.get(etype, {})
-            types.add_row(
-                etype, f"{count:,}", *(f"{r.get(m, 0.0):.2f}" for m in RATE_WINDOWS_MIN)
-            )
+            types.add_row(etype, f"{count:,}", *(f"{r.get(m, 0.0):.2f}" for m in RATE_WINDOWS_MIN))
         hidden = len(by_type) - TOP_TYPES
         more = self.query_one("#types-more", Static)
         more.update(f"... and {hidden:,} more type(s)" if hidden > 0 else "")
@@ -157,15 +154,11 @@ class BoardView(VerticalScroll):
             out.append(f" for {_ago(at, start)} (writer {source})")
         else:
             out.append("\nWRITER: store available")
-        last = (
-            f", last lasted {span_text(w.last_outage_s)}" if w.last_outage_s is not None else ""
-        )
+        last = f", last lasted {span_text(w.last_outage_s)}" if w.last_outage_s is not None else ""
         out.append(f"; outages: {w.outages}{last}")
         inc = snap.incidents
         mttr = "n/a" if inc.mttr_s is None else span_text(inc.mttr_s)
-        out.append(
-            f"\nINCIDENTS: ongoing {len(inc.ongoing)}, resolved {inc.resolved}, MTTR {mttr}"
-        )
+        out.append(f"\nINCIDENTS: ongoing {len(inc.ongoing)}, resolved {inc.resolved}, MTTR {mttr}")
         if snap.alerts.total:
             out.append(f"\nALERTS: {snap.alerts.total} fired")
         return out
