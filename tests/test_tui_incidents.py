@@ -4,13 +4,13 @@ cursor at its start."""
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable
-
-from journal.events import iso
 from journal.tui.app import MonitorApp
 from journal.tui.screens.history import HistoryScreen
 from journal.tui.widgets.event_list import EventList
-from tests.test_tui_support import END, S, T0, seed, settle, table_rows, text_of
+from textual.widgets import DataTable
+
+from journal.events import iso
+from tests.test_tui_support import END, T0, S, seed, settle, table_rows, text_of
 
 
 @pytest.fixture

@@ -43,8 +43,8 @@ class MonitorApp(App[int]):
         "incidents": IncidentsScreen,
     }
     DEFAULT_MODE = "live"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
-    BINDINGS: ClassVar[list[Binding]] = [
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
+    BINDINGS = [
         Binding("1", "switch_mode('live')", "Live"),
         Binding("2", "switch_mode('history')", "History"),
         Binding("3", "switch_mode('events')", "Events"),
@@ -198,14 +198,15 @@ class MonitorApp(App[int]):
         """Every binding, by screen."""
         from .widgets.event_list import EventList
 
-        return [
-            ("everywhere", list(cls.BINDINGS)),
-            ("live", list(LiveScreen.BINDINGS)),
-            ("history", list(HistoryScreen.BINDINGS)),
-            ("events", list(EventsScreen.BINDINGS)),
-            ("events list", list(EventList.BINDINGS)),
-            ("incidents", list(IncidentsScreen.BINDINGS)),
+        sections = [
+            ("everywhere", cls.BINDINGS),
+            ("live", LiveScreen.BINDINGS),
+            ("history", HistoryScreen.BINDINGS),
+            ("events", EventsScreen.BINDINGS),
+            ("events list", EventList.BINDINGS),
+            ("incidents", IncidentsScreen.BINDINGS),
         ]
+        return [(title, [b for b in bs if isinstance(b, Binding)]) for title, bs in sections]
 
     def incident_starts(self) -> list[int]:
         """Start times of the known incidents (the live board's, and the listed ones)."""

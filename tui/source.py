@@ -49,13 +49,11 @@ class _ProgressStore(EventStore):
 
     progress_id = 0
 
-    def read(self, **kw: Any) -> Iterator[Event]:  # type: ignore[override]
+    def read(self, **kw: Any) -> Iterator[Event]:
         return self._noted(super().read(**kw))
 
     def _noted(self, events: Iterator[Event]) -> Iterator[Event]:
-        n = 0
-        for e in events:
-            n += 1
+        for n, e in enumerate(events, 1):
             if not n & 1023 and e.id is not None:
                 self.progress_id = e.id
             yield e

@@ -113,7 +113,7 @@ class HistoryScreen(Screen[None]):
 
     def _clamp(self, at: int) -> int:
         lo, hi = self.app.span  # type: ignore[attr-defined]
-        return max(lo, min(hi, at))
+        return max(int(lo), min(int(hi), at))
 
     @work(thread=True, group="history")
     def _fold_worker(self) -> None:
@@ -126,7 +126,7 @@ class HistoryScreen(Screen[None]):
                     if not moves and self.at == self.folded_at:
                         self._folding = False
                         return
-                at = self.at if self.at is not None else self.app.span[1]  # type: ignore[attr-defined]
+                at: int = self.at if self.at is not None else self.app.span[1]  # type: ignore[attr-defined]
                 for move in moves:
                     new = move(at)
                     if new is not None:
