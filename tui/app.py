@@ -43,7 +43,7 @@ class MonitorApp(App[int]):
         "incidents": IncidentsScreen,
     }
     DEFAULT_MODE = "live"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("1", "switch_mode('live')", "Live"),
         Binding("2", "switch_mode('history')", "History"),
