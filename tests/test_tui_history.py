@@ -46,6 +46,7 @@ def _total(screen: HistoryScreen) -> str:
     return stats.split("Total errors: ", 1)[1].split()[0]
 
 
+@pytest.mark.slow
 async def test_keys_move_the_cursor_and_the_board_follows(journal_url: str) -> None:
     app = MonitorApp(journal_url, clock=lambda: END, follow=False)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -122,6 +123,7 @@ def _status_at(url: str, at: int, cwd: Path) -> dict:  # type: ignore[type-arg]
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 async def test_the_board_at_the_cursor_equals_status_at(journal_url: str, tmp_path: Path) -> None:
     rng = random.Random(20261128)
     cursors = sorted(rng.randrange(FIRST, LAST + 1) for _ in range(4))
