@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "journal.cli_snapshot",
     "journal.cli_prune",
     "journal.collector.cli_collect",
+    "journal.tui.cli_monitor",
 )
 
 

@@ -1,0 +1,242 @@
+"""The monitor's database work: every function here blocks, so the UI calls them in workers.
+
+One `JournalSource` per app wraps one `EventStore`. Folding uses the core's replay and
+snapshots exactly as ``journal status`` does, so the board as of any moment equals
+``journal status --at`` at that moment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from collections.abc import Iterator
+from contextlib import redirect_stderr
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Text, cast, func, select
+
+from journal.dashboard import WriterFold
+from journal.events import Event
+from journal.projections import JournalState
+from journal.schema import events as events_table
+from journal.store import EventStore, map_db_error
+
+from .model import EventFilter
+
+FOLLOW_BATCH = 10_000
+_COLS = (
+    events_table.c.id,
+    events_table.c.event_id,
+    events_table.c.ts,
+    events_table.c.kind,
+    events_table.c.source,
+    events_table.c.name,
+    events_table.c.error_type,
+    events_table.c.severity,
+    events_table.c.message,
+    events_table.c.attempt,
+    events_table.c.delay,
+    events_table.c.state_from,
+    events_table.c.state_to,
+    cast(events_table.c.context, Text),  # JSONB's canonical text on PostgreSQL
+)
+
+
+class _ProgressStore(EventStore):
+    """An `EventStore` whose reads note the id of the newest event handed out (for progress)."""
+
+    progress_id = 0
+
+    def read(self, **kw: Any) -> Iterator[Event]:
+        return self._noted(super().read(**kw))
+
+    def _noted(self, events: Iterator[Event]) -> Iterator[Event]:
+        for n, e in enumerate(events, 1):
+            if not n & 1023 and e.id is not None:
+                self.progress_id = e.id
+            yield e
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """A fold of the journal: the projections and the writers' own history."""
+
+    state: JournalState
+    writer: WriterFold
+
+
+class JournalSource:
+    """Blocking reads for the monitor (call from thread workers)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.store: _ProgressStore = _ProgressStore(url)
+
+    def close(self) -> None:
+        """Release the pooled connections."""
+        self.store.close()
+
+    # ------------------------------------------------------------ folding
+
+    def fold_until(self, at: int | None) -> Folded:
+        """Everything with ``ts <= at`` (all, for None) folded, as ``journal status`` does."""
+        from journal.replay import replay
+        from journal.snapshots import CLI_POLICY
+
+        store = self.store
+        store.progress_id = 0
+        until = None if at is None else at + 1
+        state = replay(store, until=until, snapshots=CLI_POLICY)
+        writer = WriterFold()
+        before = None if state.last_id is None else state.last_id + 1
+        for e in store.read(kinds=["journal"], until=until, before_id=before):
+            writer.apply(e)
+        return Folded(state, writer)
+
+    def follow(self, folded: Folded, after_id: int) -> tuple[int, int]:
+        """Fold the events appended after ``after_id``; (new last id, events folded)."""
+        state, writer, store = folded.state, folded.writer, self.store
+        n = 0
+        while True:
+            batch = store.follow(after_id, limit=FOLLOW_BATCH)
+            for e in batch:
+                state.apply(e)
+                writer.apply(e)
+            n += len(batch)
+            if batch:
+                after_id = max(after_id, batch[-1].id or after_id)
+            if len(batch) < FOLLOW_BATCH:
+                return after_id, n
+
+    def span(self) -> tuple[int, int] | None:
+        """(oldest ts, newest ts), or None for an empty journal."""
+        return self.store.span()
+
+    def latest_id(self) -> int:
+        """The newest id (0 when empty)."""
+        return self.store.latest_id()
+
+    # ------------------------------------------------------------ time travel
+
+    def neighbour_ts(self, at: int, forward: bool, kind: str | None = None) -> int | None:
+        """The nearest event time after (``forward``) or before ``at``, of ``kind`` if given."""
+        col = events_table.c.ts
+        q = select(func.min(col) if forward else func.max(col)).where(
+            col > at if forward else col < at
+        )
+        if kind is not None:
+            q = q.where(events_table.c.kind == kind)
+        value = self._scalar(q)
+        return None if value is None else int(value)
+
+    # ------------------------------------------------------------ the events list
+
+    def _where(self, f: EventFilter) -> list[Any]:
+        c = events_table.c
+        clauses: list[Any] = []
+        for col, values in (
+            (c.kind, f.kinds),
+            (c.name, f.names),
+            (c.severity, f.severities),
+            (c.error_type, f.error_types),
+            (c.source, f.sources),
+        ):
+            if values:
+                clauses.append(col.in_(values))
+        if f.since is not None:
+            clauses.append(c.ts >= f.since)
+        if f.until is not None:
+            clauses.append(c.ts < f.until)
+        if f.text:
+            pattern = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern += "%"
+            clauses.append(
+                func.lower(func.coalesce(c.message, "") + " " + c.name).like(
+                    pattern.lower(), escape="\\"
+                )
+            )
+        return clauses
+
+    def count(self, f: EventFilter, before_id: int) -> int:
+        """How many events match, among those with ``id < before_id``."""
+        q = select(func.count()).select_from(events_table).where(*self._where(f))
+        q = q.where(events_table.c.id < before_id)
+        return int(self._scalar(q) or 0)
+
+    def page(
+        self, f: EventFilter, before_id: int, *, offset: int = 0, limit: int = 256
+    ) -> list[Event]:
+        """Matching events, newest first, with ``id < before_id``, skipping ``offset``.
+
+        Keyset when the caller knows the boundary (``offset`` 0); an offset only for a jump.
+        """
+        q = (
+            select(*_COLS)
+            .where(*self._where(f))
+            .where(events_table.c.id < before_id)
+            .order_by(events_table.c.id.desc())
+            .limit(limit)
+        )
+        if offset:
+            q = q.offset(offset)
+        try:
+            with self.store.engine.connect() as conn:
+                rows = conn.execute(q).all()
+        except Exception as exc:
+            raise map_db_error(exc, self.url) from None
+        return [Event(*row) for row in rows]
+
+    def export(self, f: EventFilter, path: str) -> str:
+        """Write the filter's events to ``path`` through ``journal export``; its summary line."""
+        from journal.cli_export import cmd_export
+        from journal.errors import ConfigError
+
+        if f.text:
+            raise ConfigError("journal export has no text filter: clear the text filter to export")
+        args = argparse.Namespace(
+            db=self.url,
+            output=path,
+            format=None,
+            since=_iso(f.since),
+            until=_iso(f.until),
+            kind=list(f.kinds) or None,
+            name=list(f.names) or None,
+            error_type=list(f.error_types) or None,
+            severity=list(f.severities) or None,
+            source=list(f.sources) or None,
+            incident=None,
+        )
+        said = io.StringIO()
+        with redirect_stderr(said):
+            cmd_export(args)
+        return said.getvalue().strip()
+
+    # ------------------------------------------------------------ incidents
+
+    def incidents(self, until: int) -> Any:
+        """`journal incidents` over the whole journal up to ``until`` (a `Report`)."""
+        from journal.cli_incidents import collect
+
+        return collect(self.store, None, until)
+
+    def context_text(self, e: Event) -> str:
+        """The event's context, pretty-printed JSON."""
+        try:
+            return json.dumps(json.loads(e.context_json), indent=2, ensure_ascii=False)
+        except ValueError:
+            return e.context_json
+
+    def _scalar(self, q: Any) -> Any:
+        try:
+            with self.store.engine.connect() as conn:
+                return conn.execute(q).scalar()
+        except Exception as exc:
+            raise map_db_error(exc, self.url) from None
+
+
+def _iso(us: int | None) -> str | None:
+    from journal.events import iso
+
+    return None if us is None else iso(us)
