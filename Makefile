@@ -36,6 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check journal collector tui tests benchmarks migrations
 	$(BIN)/mypy
 	$(BIN)/mypy collector
+	$(BIN)/mypy tui
 	$(BIN)/mypy tests/typing
 
 fmt: $(STAMP)

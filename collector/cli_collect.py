@@ -153,8 +153,12 @@ async def collect(
     client_options: dict[str, Any] | None = None,
     show_status: bool = True,
     source: str | None = None,
+    stop: asyncio.Event | None = None,
+    quiet: bool = False,
 ) -> int:
-    """Run the loop until SIGINT/SIGTERM or ``duration``; flush everything; return 0."""
+    """Run the loop until SIGINT/SIGTERM, ``duration`` or ``stop``; flush everything; return 0.
+
+    ``quiet``: no summary line on stderr (a monitor owns the terminal)."""
     import journal
 
     from .binance import HardenedBinanceFuturesClient
@@ -182,7 +186,7 @@ async def collect(
                 endpoints=endpoints or ENDPOINTS,
                 backfill=backfill,
             )
-            stop = asyncio.Event()
+            stop = stop or asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 try:
@@ -206,13 +210,15 @@ async def collect(
         flushed = writer.flush(30)
         writer.close()
         journal.flush(30)
-    if not flushed:
+    if not flushed and not quiet:
         print(
             f"market writer: not everything is stored yet ({writer.last_flush_problem}); the rest "
             f"is kept in {writer.spool_dir} and stored by the next run",
             file=sys.stderr,
         )
     stats = collector.stats
+    if quiet:
+        return 0
     print(
         f"collected {stats.records} record(s) in {stats.turns} fetch(es) for "
         f"{len(unified)} symbol(s); {stats.failures} failed, {stats.gaps} gap(s); "

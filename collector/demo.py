@@ -28,12 +28,58 @@ DEMO_CLIENT_OPTIONS: dict[str, Any] = {
 }
 
 
-def run_live_demo(url: str, duration: float) -> None:
-    """Collect live for ``duration`` seconds into ``url``, then print the dashboard."""
-    asyncio.run(_live(url, duration))
+def run_live_demo(url: str, duration: float, *, monitor: bool = False) -> None:
+    """Collect live into ``url``, then print the dashboard.
+
+    ``monitor``: the Textual monitor runs in the foreground over the same journal while the
+    collector runs in a thread of its own (its own event loop); quitting the monitor (``q``)
+    stops the collector, which flushes. Without it: ``duration`` seconds, then the dashboard.
+    """
+    if not monitor:
+        asyncio.run(_live(url, duration))
+        return
+    import importlib
+    import logging
+    import threading
+
+    from journal.migrate import upgrade
+
+    upgrade(url)  # the monitor checks the schema before it starts
+    # alerts are logged as well as shown by the monitor: keep them off the terminal it owns
+    logging.getLogger("journal").addHandler(logging.NullHandler())
+    logging.getLogger("journal").propagate = False
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    def collect_in_thread() -> None:
+        async def main() -> None:
+            box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
+            ready.set()
+            await _live(url, duration, stop=box["stop"], quiet=True)
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # shown after the monitor closes
+            box["error"] = exc
+            ready.set()
+
+    worker = threading.Thread(target=collect_in_thread, name="demo-collector", daemon=True)
+    worker.start()
+    ready.wait(30)
+    try:
+        importlib.import_module("journal.tui.cli_monitor").run_monitor(url)
+    finally:
+        loop, stop = box.get("loop"), box.get("stop")
+        if loop is not None and stop is not None:
+            loop.call_soon_threadsafe(stop.set)
+        worker.join(60)
+    if "error" in box:
+        raise box["error"]
 
 
-async def _live(url: str, duration: float) -> None:
+async def _live(
+    url: str, duration: float, *, stop: asyncio.Event | None = None, quiet: bool = False
+) -> None:
     from rich.console import Console
 
     from journal.config import redact_url
@@ -46,6 +92,20 @@ async def _live(url: str, duration: float) -> None:
     start = now_us()
     async with FakeBinance(profile="demo") as fake:
         fake.set_profile("demo", outage=DEMO_OUTAGE)
+        if quiet:
+            await collect(
+                url,
+                list(DEMO_SYMBOLS),
+                "1m",
+                DEMO_EVERY_S,
+                exchange_url=fake.base_url,
+                client_options=DEMO_CLIENT_OPTIONS,
+                source="demo-collector",
+                show_status=False,
+                stop=stop,
+                quiet=True,
+            )
+            return
         console.print(
             f"[bold]journal demo[/]: a fake Binance USD-M on {fake.base_url} (chaos profile "
             f"'demo': rate limits, bad bodies, an open-interest outage); the real ccxt client "

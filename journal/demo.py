@@ -44,12 +44,15 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--duration", default="30s", help="live: how long to collect (default 30s; 10s to 1h)"
+        "--duration",
+        default="30s",
+        help="live, headless: how long to collect (default 30s; 10s to 1h); with the monitor, "
+        "until you quit it (q)",
     )
     p.add_argument(
         "--headless",
         action="store_true",
-        help="live: no monitor, print the dashboard at the end (the default until the monitor exists)",
+        help="live: no monitor, print the dashboard at the end (the default when not on a terminal)",
     )
     p.add_argument(
         "--simulate", action="store_true", help="a simulated-clock session instead of a live one"
@@ -155,7 +158,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         import importlib
 
         url = resolve_db_url(args.db)  # the collector lives in collector/ (journal.collector)
-        importlib.import_module("journal.collector.demo").run_live_demo(url, duration)
+        import sys
+
+        monitor = not args.headless and sys.stdin.isatty() and sys.stdout.isatty()
+        demo = importlib.import_module("journal.collector.demo")
+        demo.run_live_demo(url, duration, monitor=monitor)
         print_hints(args.db, url, live=True)
         return 0
     return cmd_simulate(args)

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from journal.tui.app import MonitorApp
-from journal.tui.widgets.event_list import MAX_PAGES, PAGE_SIZE, EventList
 from textual.widgets import Input
 
 from journal.events import error_event
+from journal.tui.app import MonitorApp
+from journal.tui.widgets.event_list import MAX_PAGES, PAGE_SIZE, EventList
 from tests.test_tui_support import END, T0, S, seed, settle, text_of
 
 

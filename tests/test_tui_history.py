@@ -8,11 +8,11 @@ import random
 from pathlib import Path
 
 import pytest
-from journal.tui.app import MonitorApp
-from journal.tui.screens.history import HistoryScreen
 from textual.widgets import DataTable
 
 from journal.events import iso
+from journal.tui.app import MonitorApp
+from journal.tui.screens.history import HistoryScreen
 from tests.journal_cli import run_journal
 from tests.test_tui_support import END, T0, S, seed, settle, table_rows, text_of
 

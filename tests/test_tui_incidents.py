@@ -4,12 +4,12 @@ cursor at its start."""
 from __future__ import annotations
 
 import pytest
-from journal.tui.app import MonitorApp
-from journal.tui.screens.history import HistoryScreen
-from journal.tui.widgets.event_list import EventList
 from textual.widgets import DataTable
 
 from journal.events import iso
+from journal.tui.app import MonitorApp
+from journal.tui.screens.history import HistoryScreen
+from journal.tui.widgets.event_list import EventList
 from tests.test_tui_support import END, T0, S, seed, settle, table_rows, text_of
 
 

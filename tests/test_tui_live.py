@@ -9,11 +9,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from textual.widgets import DataTable
+
 from journal.tui.app import MonitorApp
 from journal.tui.screens.help import HelpScreen, key_label
 from journal.tui.screens.live import LiveScreen
-from textual.widgets import DataTable
-
 from tests.journal_cli import assert_one_line_error, run_journal
 from tests.test_tui_support import END, T0, S, seed, settle, table_rows, text_of
 

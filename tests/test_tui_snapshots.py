@@ -8,8 +8,8 @@ import uuid
 from typing import Any
 
 import pytest
-from journal.tui.app import MonitorApp
 
+from journal.tui.app import MonitorApp
 from tests.test_tui_support import END, fixed_events, seed, settle
 
 SIZES = [(80, 24), (160, 48)]
