@@ -23,7 +23,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     mode.add_argument("--sql", action="store_true", help="print the upgrade SQL; touch no database")
     mode.add_argument("--downgrade", metavar="REV", help="downgrade to REV (e.g. base)")
     p.add_argument(
-        "--yes", action="store_true", help="confirm a downgrade that drops journaled events"
+        "--yes",
+        action="store_true",
+        help="confirm a downgrade that drops journaled events or stored market rows",
     )
     p.set_defaults(handler=cmd_migrate)
 
@@ -96,6 +98,15 @@ def _downgrade(url: str, current: str | None, target: str, *, confirmed: bool) -
             f"downgrading {shown} to {target!r} drops the events table: {events:,} journaled "
             "event(s) would be lost; add --yes to do it"
         )
+    if migrate.MARKET_REVISION in undone and not confirmed:
+        with _mapped_errors(url):
+            rows = migrate.market_row_count(url)
+        if rows:
+            raise ConfigError(
+                f"downgrading {shown} to {target!r} drops the market tables: {rows:,} stored "
+                "row(s) (candles, open interest, funding rates, ratios) would be lost; add --yes "
+                "to do it"
+            )
     with _mapped_errors(url):
         migrate.downgrade(url, target)
     print(f"downgraded {shown}: {current} -> {_current(url) or '(none)'}")

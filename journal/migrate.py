@@ -29,6 +29,8 @@ def _migrations_dir() -> Path:
 
 MIGRATIONS_DIR = _migrations_dir()
 EVENTS_REVISION = "0001_events"  # creates the events table: undoing it loses every event
+MARKET_REVISION = "0003_market_data"  # creates the market tables: undoing it loses their rows
+MARKET_TABLES = ("candles", "open_interest", "funding_rates", "trader_ratios")
 # Alembic keeps its migration context in module globals: one command at a time per process
 # (a writer thread auto-migrating must not meet a `journal migrate` in another thread).
 _alembic_lock = threading.RLock()
@@ -170,6 +172,23 @@ def offline_sql(url: str, revision: str = "head") -> str:
     with _alembic_lock:
         command.upgrade(alembic_config(url, output_buffer=buf), revision, sql=True)
     return buf.getvalue()
+
+
+def market_row_count(url: str) -> int:
+    """Rows in the market tables that exist (0 when there are none)."""
+    from sqlalchemy import inspect, text
+
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+            return sum(
+                int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
+                for t in MARKET_TABLES
+                if t in present
+            )
+    finally:
+        engine.dispose()
 
 
 def has_events_table(url: str) -> bool:

@@ -199,6 +199,23 @@ def test_dropping_only_the_market_data_and_snapshots_needs_no_yes(tmp_path: Path
     assert_one_line_error(refused, "3 journaled event(s) would be lost; add --yes")
 
 
+def test_dropping_stored_market_rows_needs_yes(tmp_path: Path) -> None:
+    from journal.collector.records import Candle
+    from journal.collector.storage import MarketStore
+
+    db = _migrated_with_events(tmp_path, 3)
+    with MarketStore(db) as market:
+        market.upsert(
+            [Candle("SOL/USDT:USDT", "1m", 60_000 * i, 1, 2, 0.5, 1.5, 10) for i in range(7)]
+        )
+    refused = run("migrate", "--db", db, "--downgrade", "-1", cwd=tmp_path)
+    assert_one_line_error(refused, "drops the market tables: 7 stored row(s)")
+    with MarketStore(db) as market:
+        assert market.count("candles") == 7  # untouched
+    done = run("migrate", "--db", db, "--downgrade", "-1", "--yes", cwd=tmp_path)
+    assert done.returncode == 0 and "0003_market_data -> 0002_snapshots" in done.stdout, done.stderr
+
+
 def test_downgrade_of_an_empty_journal_needs_no_yes(tmp_path: Path) -> None:
     db = _migrated_with_events(tmp_path, 0)
     done = run("migrate", "--db", db, "--downgrade", "-1", cwd=tmp_path)
