@@ -104,20 +104,22 @@ def test_collects_until_sigterm_then_flushes_and_exits_0(tmp_path: Path, fake_ur
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        candles = 0
+        deadline = time.monotonic() + 90
+        counts: dict[str, int] = {}
         while time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.5)
             if (tmp_path / "c.db").exists():
                 try:
-                    store = MarketStore(db)
-                    candles = store.count("candles")
-                    store.close()
+                    with MarketStore(db) as store:
+                        counts = {
+                            t: store.count(t) for t in ("candles", "open_interest", "funding_rates")
+                        }
                 except Exception:
-                    candles = 0
-            if candles >= 60:
-                break
-        assert candles >= 60, proc.stderr.read() if proc.poll() is not None else "no candles"
+                    counts = {}
+            if counts and counts["candles"] >= 60 and min(counts.values()) >= 2:
+                break  # every endpoint has delivered for both symbols
+        else:
+            raise AssertionError(proc.stderr.read() if proc.poll() is not None else f"{counts}")
     finally:
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=60)
