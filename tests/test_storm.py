@@ -126,8 +126,13 @@ def check(
         n, distinct = c.execute(
             text("SELECT count(*), count(DISTINCT event_id) FROM events WHERE kind = 'error'")
         ).one()
-        others = c.execute(text("SELECT count(*) FROM events WHERE kind <> 'error'")).scalar()
-    assert (n, distinct, others) == (ERRORS, ERRORS, 0)
+        others = c.execute(text("SELECT kind, name FROM events WHERE kind <> 'error'")).all()
+    assert (n, distinct) == (ERRORS, ERRORS)
+    # nothing else, but call tallies that breakers left by earlier tests in this process (the
+    # collector's process-wide ones) may flush on their interval: the storm itself makes none
+    leftover = {b.name for b in journal.get_circuit_breaker_manager().breakers()}
+    assert all(kind == "calls" and name in leftover for kind, name in others), others
+    assert len(others) <= breakers_before
 
     # the live summary equals replay, as of the same moment, now that nothing is in flight
     at = now_us()
