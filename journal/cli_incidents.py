@@ -58,9 +58,14 @@ unreachable for a writer). The count and MTTR are over the incidents listed; the
 (error rate < 1/min, success rate > 99%, breaker opens 0, MTTR < 5 min, error
 diversity) over the whole range.
 
+On a pruned journal (journal prune) the whole journal still starts at its oldest event,
+pruned ones included: incidents are kept in the prune's base snapshot. Where one that
+began before the cut cannot be counted from the fold, its errors and peak are those of
+the events left, shown as ">=N" (counts_exact false in --json).
+
 --json (schema_version 1): {schema_version, range {since, until}, incidents [{id, kind,
 name, start, end (null while open), open, duration_s, errors, peak_errors_per_min,
-opens}], summary {count, open, resolved, mttr_s}, kpis {errors, error_rate_per_min,
+opens, counts_exact}], summary {count, open, resolved, mttr_s}, kpis {errors, error_rate_per_min,
 success_rate, breaker_opens, mttr_s, error_diversity, met {error_rate, success_rate,
 breaker_opens, mttr}}}.
 """
@@ -89,6 +94,7 @@ class Row:
     errors: int
     peak_per_min: int
     opens: int
+    exact: bool = True  # False: begun before a prune's cut, counted from the events left
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -105,6 +111,7 @@ class Row:
             "errors": self.errors,
             "peak_errors_per_min": self.peak_per_min,
             "opens": self.opens,
+            "counts_exact": self.exact,
         }
 
 
@@ -246,12 +253,17 @@ def collect(
     clear or an evicted type makes those inexact).
     """
     from journal.projections import JournalState
+    from journal.pruning import current_base
     from journal.replay import replay
     from journal.snapshots import CLI_POLICY
 
-    if since is None:
+    base = current_base(store)
+    if since is None:  # from the oldest event the journal knows of, pruned ones included
         span = store.span()
-        lo = span[0] if span else until
+        oldest = [span[0]] if span else []
+        if base is not None and base.events_seen:
+            oldest.append(base.min_ts)
+        lo = min(oldest, default=until)
         start_state = JournalState()
     else:  # the state as the range begins (events with ts < since)
         lo = since
@@ -285,8 +297,11 @@ def collect(
     )
     rows = []
     for kind, key, start, end, opens, tally in selected:
+        exact = True
         if tally is None:
             tally = _count_errors(store, kind, key, start, until if end is None else end)
+            # the events a prune deleted are not there to count: what is left is a lower bound
+            exact = base is None or start >= base.cut
         errors, peak = tally
         rows.append(
             Row(
@@ -299,6 +314,7 @@ def collect(
                 errors,
                 peak,
                 opens,
+                exact,
             )
         )
     counted = _errors_between(start_state, state)
@@ -617,8 +633,8 @@ def _render(report: Report) -> Any:
                 _t(r.start),
                 "open" if r.end is None else _t(r.end),
                 span_text(r.duration_s),
-                str(r.errors),
-                str(r.peak_per_min),
+                str(r.errors) if r.exact else f">={r.errors}",
+                str(r.peak_per_min) if r.exact else f">={r.peak_per_min}",
             )
         parts.append(table)
     n_open = sum(1 for r in report.rows if r.end is None)

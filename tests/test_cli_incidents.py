@@ -55,6 +55,7 @@ def test_every_incident_with_mttr(journal_url: str, tmp_path: Path) -> None:
         "errors": 6,
         "peak_errors_per_min": 6,
         "opens": 1,
+        "counts_exact": True,
     }
     assert data["summary"] == {"count": 3, "open": 0, "resolved": 3, "mttr_s": 151.667}
 

@@ -297,12 +297,46 @@ def test_prune_command_keeps_status_and_incidents(journal_url: str, tmp_path: Pa
     assert len(lines) == 18 and all(json.loads(x)["kind"] != "journal" for x in lines)
 
     assert [json.loads(_run(*v, *db, cwd=tmp_path)) for v in views] == before
+    # the whole journal still starts at its oldest event: the incidents before the cut come from
+    # the base snapshot with their exact tallies, and the range, summary and KPIs are unchanged
     after = json.loads(_run("incidents", "--json", "--until", END, *db, cwd=tmp_path))
-    assert after["incidents"][-1] == whole["incidents"][-1]  # the outage, after the cut
-    assert after["kpis"]["success_rate"] == whole["kpis"]["success_rate"]
+    assert [i["kind"] for i in whole["incidents"]] == ["breaker", "burst", "outage"]
+    assert all(i["counts_exact"] for i in whole["incidents"])
+    assert after == whole
 
     refused = run_journal("status", "--at", "2026-01-01T00:05:00Z", *db, cwd=tmp_path)
     assert_one_line_error(refused, "pruned before 2026-01-01T00:06:00.000000Z")
+
+
+def test_an_incident_begun_before_the_cut_that_the_fold_cannot_count_shows_a_lower_bound(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    """A burst of ``x`` from +50 s, with a late error (+45 s, recorded last) that makes the fold's
+    tally inexact: its errors are read from the events, and after a prune at +90 s only those
+    left can be read."""
+    with EventStore(migrated_url) as s:
+        s.append([error_event("x", f"#{i}", name="api", ts=at(5 * i)) for i in range(12)])
+        s.append([error_event("x", "after", name="api", ts=at(t)) for t in (100, 110)])
+        s.append([error_event("x", "late", name="api", ts=at(45))])
+    db = ("--db", migrated_url)
+    until = ("--until", "2026-01-01T01:00:00Z")
+
+    def burst() -> dict[str, object]:
+        found = json.loads(_run("incidents", "--json", *until, *db, cwd=tmp_path))["incidents"]
+        assert [i["kind"] for i in found] == ["burst"]
+        return dict(found[0])
+
+    before = burst()  # +50, +55, +100, +110: the late one is before the burst began
+    assert (before["errors"], before["peak_errors_per_min"], before["counts_exact"]) == (4, 3, True)
+    _run("prune", "--before", "2026-01-01T00:01:30Z", "--yes", *db, cwd=tmp_path)
+    after = burst()
+    assert (after["errors"], after["peak_errors_per_min"], after["counts_exact"]) == (2, 2, False)
+    counts = ("errors", "peak_errors_per_min", "counts_exact")
+    assert {k: v for k, v in after.items() if k not in counts} == {
+        k: v for k, v in before.items() if k not in counts
+    }
+    table = _run("incidents", *until, *db, cwd=tmp_path)
+    assert ">=2" in table.replace(" ", "")
 
 
 def test_dry_run_changes_nothing(journal_url: str, tmp_path: Path) -> None:
