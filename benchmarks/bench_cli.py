@@ -4,7 +4,9 @@ Each command runs as its own process (``python -m journal ...``, output to /dev/
 small and a large SQLite journal of realistic events (`_common.realistic_events`, 7 days
 per million events), generated once and cached under ``.bench/`` (the same files as
 bench_replay.py). ``incidents`` gets ``--since`` one day before the journal's newest event
-(the synthetic journals lie in the past, so a relative ``1d`` would select nothing).
+(the synthetic journals lie in the past, so a relative ``1d`` would select nothing), and
+``status --at`` a random past moment: one per round (``--seed``), at the same fraction of each
+journal's span.
 
     .venv/bin/python benchmarks/bench_cli.py [--small 10000] [--large 1000000] [--reps 3]
         [--baseline DIR]
@@ -21,8 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -75,8 +80,21 @@ def run_once(args: list[str], code_dir: str | None = None) -> tuple[float, float
     return float(wall), float(cpu), int(rss)
 
 
-def journal_for(n: int) -> tuple[str, str]:
-    """The cached journal of ``n`` events and the ``--since`` for a one-day incidents range."""
+@dataclass(frozen=True)
+class Bench:
+    """A cached journal: its URL and the span of its events (us UTC)."""
+
+    url: str
+    first: int
+    last: int
+
+    def moment(self, fraction: float) -> str:
+        """The time at ``fraction`` of the span, ISO 8601."""
+        return iso(self.first + int((self.last - self.first) * fraction))
+
+
+def journal_for(n: int) -> Bench:
+    """The cached journal of ``n`` events (generated on the first run)."""
     bench_dir = ROOT / ".bench"
     bench_dir.mkdir(exist_ok=True)
     url = f"sqlite:///{bench_dir / f'replay_{n}.db'}"
@@ -84,7 +102,7 @@ def journal_for(n: int) -> tuple[str, str]:
     with EventStore(url) as store:
         span = store.span()
     assert span is not None
-    return url, iso(span[1] - DAY_US)
+    return Bench(url, span[0], span[1])
 
 
 def main() -> None:
@@ -93,13 +111,19 @@ def main() -> None:
     ap.add_argument("--large", type=int, default=1_000_000, help="events in the large journal")
     ap.add_argument("--reps", type=int, default=3, help="runs of each command (median taken)")
     ap.add_argument("--baseline", metavar="DIR", help="also run another checkout's code")
+    ap.add_argument("--seed", type=int, default=7, help="seed of the random past moments")
     args = ap.parse_args()
 
     journals = {n: journal_for(n) for n in (args.small, args.large)}
-    commands = {
-        "status --once": lambda url, since: ["status", "--db", url, "--once"],
-        "incidents --since <newest - 1d>": lambda url, since: [
-            "incidents", "--db", url, "--since", since,
+    # one random past moment per round, at the same fraction of each journal's span
+    fractions = [random.Random(args.seed + r).random() for r in range(args.reps)]
+    commands: dict[str, Callable[[Bench, int], list[str]]] = {
+        "status --once": lambda j, r: ["status", "--db", j.url, "--once"],
+        "incidents --since <newest - 1d>": lambda j, r: [
+            "incidents", "--db", j.url, "--since", iso(j.last - DAY_US),
+        ],
+        "status --at <random past moment>": lambda j, r: [
+            "status", "--db", j.url, "--once", "--at", j.moment(fractions[r]),
         ],
     }  # fmt: skip
     codes: dict[str, str | None] = {"this": None}
@@ -110,10 +134,8 @@ def main() -> None:
         for label, make in commands.items():
             order = list(codes.items()) if r % 2 == 0 else list(reversed(codes.items()))
             for code, code_dir in order:
-                for n, (url, since) in journals.items():
-                    results.setdefault((label, code, n), []).append(
-                        run_once(make(url, since), code_dir)
-                    )
+                for n, j in journals.items():
+                    results.setdefault((label, code, n), []).append(run_once(make(j, r), code_dir))
         print(f"  round {r + 1}/{args.reps} done", file=sys.stderr)
     rows = []
     for label in commands:

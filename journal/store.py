@@ -576,7 +576,10 @@ class EventStore:
 
     def span(self) -> tuple[int, int] | None:
         """(oldest ts, newest ts) in microseconds, or None when empty."""
-        rows = self._run(_fetch_all, "SELECT min(ts), max(ts) FROM events", {})
+        # two subqueries: each is one index probe (a single min(), max() pair scans the index)
+        rows = self._run(
+            _fetch_all, "SELECT (SELECT min(ts) FROM events), (SELECT max(ts) FROM events)", {}
+        )
         lo, hi = rows[0]
         return None if lo is None else (int(lo), int(hi))
 
