@@ -629,7 +629,7 @@ def _render(report: Report) -> Any:
             table.add_row(
                 r.id,
                 r.kind,
-                r.name,
+                Text(r.name),  # text from the journal is never markup
                 _t(r.start),
                 "open" if r.end is None else _t(r.end),
                 span_text(r.duration_s),

@@ -177,7 +177,7 @@ def render(
         r = snap.rates.by_type.get(etype, {})
         last = snap.errors.last_seen.get(etype)
         table.add_row(
-            etype,
+            Text(etype),  # text from the journal is never markup
             str(count),
             *(f"{r.get(m, 0.0):.2f}" for m in RATE_WINDOWS_MIN),
             span_text((snap.at - last) / 1e6) + " ago"
@@ -209,8 +209,8 @@ def render(
             rec.add_row(
                 _SEV_MARK.get(e.severity or "", ""),
                 iso(e.ts)[:19],
-                e.error_type or e.name,
-                e.message or "",
+                Text(e.error_type or e.name),
+                Text(e.message or ""),
             )
         parts.append(rec)
 
@@ -235,8 +235,8 @@ def render(
                 else "-"
             )
             br.add_row(
-                b.name,
-                f"[{style}]{b.state}[/]",
+                Text(b.name),
+                Text(b.state, style=style),
                 in_state,
                 str(b.calls),
                 f"{b.success_rate:.2f}%",
@@ -258,7 +258,7 @@ def render(
         for i in list(inc.items)[-8:]:
             it.add_row(
                 i.kind,
-                i.key,
+                Text(i.key),
                 iso(i.start)[:19],
                 "ongoing" if i.end is None else iso(i.end)[:19],
                 span_text(i.duration_s),

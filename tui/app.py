@@ -172,7 +172,7 @@ class MonitorApp(App[int]):
         return f"Live, {state}: last id {self.last_id:,}; {self.followed:,} new event(s) followed"
 
     def on_work_failed(self, message: WorkFailed) -> None:
-        self.notify(message.text, severity="error", title="database", timeout=8)
+        self.notify(message.text, severity="error", title="database", timeout=8, markup=False)
 
     # ------------------------------------------------------------ actions
 
@@ -238,7 +238,7 @@ class MonitorApp(App[int]):
         events = self._mode_screen("events")
         if isinstance(events, EventsScreen):
             events.set_filter(f)
-        self.notify(f"incident {row.id}: {f.describe()}", title="incident")
+        self.notify(f"incident {row.id}: {f.describe()}", title="incident", markup=False)
 
     def _mode_screen(self, mode: str) -> Screen[Any] | None:
         stack = self._screen_stacks.get(mode)

@@ -6,6 +6,7 @@ The list is fixed at the newest id when the filter is applied (``through``), lik
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -143,7 +144,7 @@ class EventsScreen(Screen[None]):
         try:
             self.filter = filter_from_form(self._form())
         except JournalError as exc:
-            self.notify(str(exc), severity="error", title="filter")
+            self.notify(str(exc), severity="error", title="filter", markup=False)
             return
         self._reload()
         self.query_one(EventList).focus()
@@ -151,7 +152,9 @@ class EventsScreen(Screen[None]):
     def _reload(self) -> None:
         self.generation += 1
         self.boundaries.clear()
-        self.query_one("#events-status", Static).update(f"Counting: {self.filter.describe()}...")
+        self.query_one("#events-status", Static).update(
+            Text(f"Counting: {self.filter.describe()}...")  # the filter's text is never markup
+        )
         self._count(self.generation, self.filter)
 
     @work(thread=True, group="events-count", exclusive=True)
@@ -172,8 +175,10 @@ class EventsScreen(Screen[None]):
         self.through, self.total = message.through, message.total
         what = "event" if message.total == 1 else "events"
         self.query_one("#events-status", Static).update(
-            f"{message.total:,} {what} (newest first, through id {message.through:,}): "
-            f"{self.filter.describe()}"
+            Text(
+                f"{message.total:,} {what} (newest first, through id {message.through:,}): "
+                f"{self.filter.describe()}"
+            )
         )
         self.query_one(EventList).reset(message.generation, message.total)
         if not message.total:
@@ -241,8 +246,6 @@ class EventsScreen(Screen[None]):
         fields.append("context:")
         source = self.app.source  # type: ignore[attr-defined]
         fields.append(source.context_text(e))
-        from rich.text import Text
-
         self.query_one("#detail", Static).update(Text("\n".join(fields)))
 
     # ------------------------------------------------------------ actions

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -73,7 +74,7 @@ class IncidentsScreen(Screen[None]):
             table.add_row(
                 r.id,
                 r.kind,
-                r.name,
+                Text(r.name),  # text from the journal is never markup
                 iso(r.start)[:19].replace("T", " "),
                 ("ongoing " if r.end is None else "") + span_text(r.duration_s),
                 f"{r.errors:,}",

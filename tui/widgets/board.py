@@ -102,7 +102,9 @@ class BoardView(VerticalScroll):
         by_type = list(snap.errors.by_type.items())
         for etype, count in by_type[:TOP_TYPES]:
             r = snap.rates.by_type.get(etype, {})
-            types.add_row(etype, f"{count:,}", *(f"{r.get(m, 0.0):.2f}" for m in RATE_WINDOWS_MIN))
+            types.add_row(
+                Text(etype), f"{count:,}", *(f"{r.get(m, 0.0):.2f}" for m in RATE_WINDOWS_MIN)
+            )
         hidden = len(by_type) - TOP_TYPES
         more = self.query_one("#types-more", Static)
         more.update(f"... and {hidden:,} more type(s)" if hidden > 0 else "")
@@ -115,15 +117,15 @@ class BoardView(VerticalScroll):
             recent.add_row(
                 iso(e.ts)[11:19],
                 Text(sev, style=SEVERITY_STYLE.get(sev, "")),
-                e.error_type or e.name,
-                (e.message or "")[:200],
+                Text(e.error_type or e.name),  # text from the journal is never markup
+                Text((e.message or "")[:200]),
             )
 
         breakers = self.query_one("#breakers", DataTable)
         breakers.clear()
         for b in snap.breakers.values():
             breakers.add_row(
-                b.name,
+                Text(b.name),
                 Text(b.state, style=STATE_STYLE.get(b.state, "")),
                 _ago(at, b.since),
                 f"{b.calls:,}",
