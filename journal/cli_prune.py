@@ -186,7 +186,7 @@ def _export(store: EventStore, p: PrunePlan, url: str, path: str, fmt_arg: str |
         "count": p.deleted,
     }
     events = store.read(kinds=DELETED_KINDS, before_id=p.through_id + 1, batch_size=2_000)
-    with atomic_output(path) as out, _progress(p.deleted, "exporting") as tick:
+    with atomic_output(path, streams=False) as out, _progress(p.deleted, "exporting") as tick:
         written = write_events(out, events, fmt, header, tick)
         if written != p.deleted:  # another prune ran meanwhile: no file, nothing deleted
             raise ConfigError(

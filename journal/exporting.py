@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,11 +127,30 @@ def write_events(
 
 
 @contextlib.contextmanager
-def atomic_output(path: str) -> Iterator[IO[str]]:
-    """A text file that appears at ``path`` only when the block succeeds (fsync, rename)."""
+def atomic_output(path: str, *, streams: bool = True) -> Iterator[IO[str]]:
+    """A text file that appears at ``path`` only when the block succeeds (fsync, rename).
+
+    A symbolic link stays a link: the file it names is replaced. A path that is not a regular
+    file (a device such as /dev/stdout, a FIFO, a socket) is written in place, as a stream,
+    never replaced: with ``streams=False`` it is refused instead (a caller that must know
+    the output is on disk before it goes on).
+    """
     target = Path(path)
     if target.is_dir():
         raise ConfigError(f"cannot write {path}: it is a directory")
+    try:
+        mode = target.stat().st_mode  # through links
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        if not streams:
+            raise ConfigError(f"cannot write {path}: not a regular file")
+        yield from _stream_output(path)
+        return
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
     folder = target.parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
@@ -153,6 +173,22 @@ def atomic_output(path: str) -> Iterator[IO[str]]:
             raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
     _fsync_dir(folder)
+
+
+def _stream_output(path: str) -> Iterator[IO[str]]:
+    """``path`` opened for writing as it is (a device, a FIFO): no temporary file."""
+    try:
+        f = open(path, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with f:
+            yield f
+            f.flush()
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _fsync_dir(folder: Path) -> None:
