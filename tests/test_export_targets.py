@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from journal.events import error_event
-from journal.store import EventStore
+from journal.store.event_store import EventStore
 from tests.journal_cli import assert_one_line_error, run_journal
 from tests.test_tui_support import T0, S, seed
 
