@@ -8,8 +8,6 @@ what needs them.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what mypy and IDEs see; at run time `__getattr__` below loads them
@@ -213,18 +211,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
-
-
-class _Package(types.ModuleType):
-    """The package module, so that ``journal.replay`` stays the function of that name."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Importing a submodule binds it to the package's attribute of the same name; the public
-        # function ``replay`` shares its name with ``journal.replay``, and wins, as it did when
-        # this package imported everything eagerly.
-        if isinstance(value, types.ModuleType) and name in _LAZY:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

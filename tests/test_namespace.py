@@ -198,3 +198,15 @@ def test_importing_the_replay_module_first_keeps_journal_replay_the_function(
     done = _run([sys.executable, "-c", code], tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "function"
+
+
+def test_no_module_or_folder_of_journal_is_named_like_a_public_name() -> None:
+    # Importing journal.X binds X on the package: a submodule named like a public name (a
+    # journal/replay.py beside the function `replay`) would replace that name once imported.
+    import pkgutil
+
+    import journal
+
+    submodules = {m.name for m in pkgutil.iter_modules(journal.__path__)}
+    assert submodules >= {"events", "cli", "store"}  # the walk sees modules and folders
+    assert submodules & set(journal.__all__) == set()
