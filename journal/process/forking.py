@@ -93,7 +93,7 @@ def _lock_owners() -> Iterator[tuple[object, str]]:
     from journal.process import emitter, lifecycle
     from journal.sanitizing import redaction
 
-    yield emitter, "_lock"  # held around the default configuration, which takes api._lock
+    yield emitter, "_lock"  # held around the default configuration, which takes lifecycle._lock
     yield lifecycle, "_lock"
     journal = lifecycle._current
     if journal is not None:
