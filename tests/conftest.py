@@ -35,6 +35,17 @@ def _pg_base_url() -> str:
     return u.render_as_string(hide_password=False)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the `slow` tests first, in their collected order, then the rest.
+
+    `make test` hands tests to two xdist workers in collection order. A long fault or soak
+    test handed out last keeps one worker busy while the other has nothing left to do;
+    handed out first, the short tests fill the other worker meanwhile. The sort is stable
+    and the same in every worker (xdist requires equal collections).
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A throwaway PostgreSQL database for this test session (per xdist worker)."""

@@ -430,15 +430,27 @@ def test_a_bad_record_leaves_postgresql_unchanged(pg_url: str, tmp_path: Path) -
     assert stored(pg_url) == []
 
 
-def test_truncated_files_are_rejected_whole(journal_url: str, tmp_path: Path) -> None:
-    big = f"sqlite:///{tmp_path}/big.db"
+@pytest.fixture(scope="module")
+def full_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with ``full.json`` and ``full.jsonl``: 6,000 errors exported from SQLite.
+
+    Made once per module (they are only read): the dialect under test is the import's.
+    """
+    folder = tmp_path_factory.mktemp("full_exports")
+    big = f"sqlite:///{folder}/big.db"
     upgrade(big)
     with EventStore(big) as store:
         store.append([error_event("api_error", f"e{i}", ts=T0 + i) for i in range(6000)])
-    assert run("export", "--db", big, "-o", "full.json", cwd=tmp_path).returncode == 0
-    assert run("export", "--db", big, "-o", "full.jsonl", cwd=tmp_path).returncode == 0
+    assert run("export", "--db", big, "-o", "full.json", cwd=folder).returncode == 0
+    assert run("export", "--db", big, "-o", "full.jsonl", cwd=folder).returncode == 0
+    return folder
+
+
+def test_truncated_files_are_rejected_whole(
+    journal_url: str, full_exports: Path, tmp_path: Path
+) -> None:
     for name in ("full.json", "full.jsonl"):
-        data = (tmp_path / name).read_bytes()
+        data = (full_exports / name).read_bytes()
         (tmp_path / f"cut-{name}").write_bytes(data[: len(data) - 40])
     done = run("import", "--db", journal_url, "cut-full.json", cwd=tmp_path)
     assert_one_line_error(done, "cut-full.json: line 6002: record 6000 is cut short")
@@ -447,7 +459,7 @@ def test_truncated_files_are_rejected_whole(journal_url: str, tmp_path: Path) ->
         done, "cut-full.jsonl: line 6000: record 6000 is not valid JSON (cut short?)"
     )
     # cut at the end of a record: valid JSON so far, but the array never closes
-    data = (tmp_path / "full.json").read_text()
+    data = (full_exports / "full.json").read_text()
     (tmp_path / "open.json").write_text(data[: data.rindex("\n]}")])
     done = run("import", "--db", journal_url, "open.json", cwd=tmp_path)
     assert_one_line_error(done, "line 6002: expected ',' or ']' after record 6000, found the end")

@@ -45,7 +45,8 @@ class Recorder(BaseHTTPRequestHandler):
 def http_server() -> Iterator[tuple[str, type[Recorder]]]:
     handler = type("H", (Recorder,), {"received": [], "fail_first": 0})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.5 s by default, at every teardown
+    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     t.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", handler
     server.shutdown()

@@ -107,7 +107,11 @@ async def test_pause_stops_following(journal_url: str) -> None:
         await settle(pilot)
         assert "Total errors: 16" in text_of(app.screen.query_one("#stats"))
         await pilot.press("p")
-        await pilot.pause(0.6)
+        for _ in range(50):  # following again: the next polls fold the new event
+            await pilot.pause(0.1)
+            await settle(pilot, 1)
+            if app.followed >= 1:
+                break
         await settle(pilot)
         assert "Total errors: 17" in text_of(app.screen.query_one("#stats"))
 

@@ -99,13 +99,19 @@ def seed(url: str, events: list[Event] | None = None) -> None:
         store.append(fixed_events() if events is None else events)
 
 
-async def settle(pilot: Any, rounds: int = 3) -> None:
-    """Let timers fire and workers finish, then let their messages land."""
+async def settle(pilot: Any, rounds: int = 10) -> None:
+    """Let timers fire and workers finish, then let their messages land.
+
+    A round ends once the workers are done and their messages handled; a handler may start
+    another worker, so rounds repeat until one ends with no worker left (at most ``rounds``).
+    """
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
+        if not app.workers:
+            return
 
 
 def text_of(widget: Any) -> str:
