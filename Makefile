@@ -8,6 +8,11 @@ RUNSTAMP := $(VENV)/.installed
 FLOOR := .venv-floor
 FLOOR_STAMP := $(FLOOR)/.installed
 FLOOR_CONSTRAINTS := ci/constraints-floor.txt
+# pytest workers: most of the suite waits (subprocesses, servers, outages), so one more
+# worker than this 2-core machine has cores. Bytecode is written during the tests (this
+# machine's environment turns it off) so that each `python -m journal` child does not
+# compile journal/ again.
+WORKERS ?= 3
 
 .PHONY: all install dev demo test test-floor lint fmt bench clean
 
@@ -44,7 +49,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix journal collector tui tests benchmarks migrations
 
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # The suite once more against the lowest declared version of every runtime dependency
 # (ci/constraints-floor.txt), in its own venv; no lint (`make test` does it), no slow tests.
@@ -55,7 +60,7 @@ $(FLOOR_STAMP): pyproject.toml $(FLOOR_CONSTRAINTS)
 	touch $@
 
 test-floor: $(FLOOR_STAMP)
-	$(FLOOR)/bin/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(FLOOR)/bin/python -m pytest -n $(WORKERS) --dist loadgroup -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
