@@ -109,8 +109,9 @@ PROFILES: dict[str, str] = {
     "calm": "no faults",
     "chaos": "seeded random faults of every kind on every endpoint (rate 0.2, stalls 1.5 s)",
     "demo": (
-        "occasional 429s (Retry-After 1) and malformed bodies on every endpoint (rate 0.05), and "
-        "/fapi/v1/openInterest answers 503 HTML for seconds 8-22 of every minute after start"
+        "occasional 429s (Retry-After 1) and malformed bodies on every endpoint but open interest "
+        "(rate 0.05), and /fapi/v1/openInterest answers 503 HTML for seconds 8-22 of every minute "
+        "after start, and nothing else, so its breaker's recovery is never a matter of luck"
     ),
 }
 
@@ -219,6 +220,7 @@ class FakeBinance:
         self._profile = "calm"
         self._profile_rate = 0.0
         self._profile_kinds: tuple[str, ...] = ()
+        self._profile_spared: frozenset[str] = frozenset()  # paths without random faults
         self._stall_s = 1.5
         self._rngs: dict[str, random.Random] = {}
         self._runner: web.AppRunner | None = None
@@ -344,6 +346,7 @@ class FakeBinance:
             raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
         self._rngs.clear()
         self._profile = name
+        self._profile_spared = frozenset()
         if name == "calm":
             self._profile_rate, self._profile_kinds = 0.0, ()
             self._profile_windows = ()
@@ -355,6 +358,9 @@ class FakeBinance:
             self._profile_windows = DEMO_WINDOWS
             if outage is not None:
                 self._profile_windows = (Window(DEMO_WINDOWS[0].path, "http503", *outage),)
+            # the outage's endpoint has only its outage: a random 429 on the breaker's trial
+            # call would reopen it, and a short demo would end before the next trial
+            self._profile_spared = frozenset(w.path for w in self._profile_windows)
         if rate is not None:
             self._profile_rate = rate
         if stall_s is not None:
@@ -373,7 +379,7 @@ class FakeBinance:
         for w in self.windows:
             if w.path in (path, "*") and w.active(elapsed):
                 return w.kind, w.arg
-        if self._profile_rate > 0 and self._profile_kinds:
+        if self._profile_rate > 0 and self._profile_kinds and path not in self._profile_spared:
             # One generator per path: the sequence a path sees depends only on the seed and how
             # many requests that path had, not on how requests to different paths interleave.
             rng = self._rngs.setdefault(path, random.Random(f"{self.seed}|{path}"))

@@ -407,10 +407,15 @@ async def test_added_windows_fire_once_or_repeat_and_clear() -> None:
 async def test_demo_background_faults_are_rare_429s_and_malformed_bodies() -> None:
     clock = Clock()
     async with FakeBinance(clock=clock, profile="demo", seed=3) as f:
-        await _statuses(f, "/fapi/v1/openInterest", {"symbol": "BTCUSDT"}, clock, [30] * 400)
+        await _statuses(f, "/fapi/v1/premiumIndex", {"symbol": "BTCUSDT"}, clock, [30] * 400)
         faults = [r.fault for r in f.requests]
         assert set(faults) == {None, "http429", "malformed"}
         assert 0 < faults.count("http429") + faults.count("malformed") < 60  # rate 0.05 of 400
+        # open interest has its outage and nothing else: its breaker's trial call after the
+        # outage always succeeds, so the demo's open -> half-open -> closed is not luck
+        f.requests.clear()
+        got = await _statuses(f, "/fapi/v1/openInterest", {"symbol": "BTCUSDT"}, clock, [30] * 400)
+        assert got == [200] * 400 and {r.fault for r in f.requests} == {None}
 
 
 async def _chaos_faults(seed: int) -> list[str | None]:
