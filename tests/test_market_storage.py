@@ -133,6 +133,27 @@ def test_a_mixed_batch_goes_to_each_table(migrated_url: str) -> None:
         assert [store.count(t) for t in TABLES] == [7, 7, 7, 7]
 
 
+def test_an_interleaved_batch_keeps_each_keys_last_record_per_table(migrated_url: str) -> None:
+    with MarketStore(migrated_url) as store:
+        old = {t: _records(t, 4, 3.0) for t in TABLES}
+        new = {t: _records(t, 4, 4.0) for t in TABLES}
+        # Tables take turns, and every table sees key 1 twice: old first, then new.
+        batch = [r for i in (0, 1, 2, 3) for t in TABLES for r in (old[t][i], new[t][1])]
+        assert store.upsert(batch) == 4 * len(TABLES)
+        for t in TABLES:
+            got = sorted(store.read(t), key=lambda r: r.key())
+            assert got == sorted(
+                [old[t][0], new[t][1], old[t][2], old[t][3]], key=lambda r: r.key()
+            )
+
+
+def test_append_refuses_what_is_not_a_market_record(migrated_url: str) -> None:
+    with MarketStore(migrated_url) as store:
+        with pytest.raises(StoreDataError, match="not a market record: tuple"):
+            store.append([*candles(2), (SOL, "1m", T0, 1.0, 1.0, 1.0, 1.0, 1.0)])  # type: ignore[list-item]
+        assert store.count("candles") == 0
+
+
 def test_an_invalid_record_refuses_the_upsert_and_writes_nothing(migrated_url: str) -> None:
     with MarketStore(migrated_url) as store:
         with pytest.raises(StoreDataError, match="close is nan"):
