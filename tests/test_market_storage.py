@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, pool
 from sqlalchemy.engine import make_url
 
+from journal.collector import _market_sql
 from journal.collector._market_codec import MARKET_CODEC, normalise
 from journal.collector.records import Candle, FundingRate, MarketRecord, OpenInterest, TraderRatio
 from journal.collector.storage import TABLES, MarketStore, MarketWriter
@@ -124,6 +125,35 @@ def test_every_table_upserts_on_its_natural_key(migrated_url: str, table: str) -
         for t in TABLES:
             if t != table:
                 assert store.count(t) == 0
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_a_batch_of_many_statements_counts_only_what_changed(migrated_url: str, table: str) -> None:
+    # 1234 rows: on SQLite two statements of 500 rows, then 234 rows one by one.
+    with MarketStore(migrated_url) as store:
+        first = _records(table, 1234, 1.5)
+        assert store.upsert(first) == 1234
+        assert store.upsert(first) == 0
+        changed = _records(table, 1234, 2.5)
+        mixed = [changed[i] if i % 3 == 0 else first[i] for i in range(1234)]
+        assert store.upsert(mixed) == 412  # i % 3 == 0 for 0..1233
+        assert store.count(table) == 1234 == store.distinct_keys(table)
+        assert sorted(store.read(table), key=lambda r: r.key()) == sorted(
+            mixed, key=lambda r: r.key()
+        )
+
+
+def test_sqlite_statements_stay_within_the_builds_variable_limit(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A SQLite built with the old default of 999 variables: 124 candles a statement.
+    upgrade(sqlite_url)
+    monkeypatch.setattr(_market_sql, "_sqlite_variable_limit", lambda conn: 999)
+    with MarketStore(sqlite_url) as store:
+        batch = candles(1000)
+        assert store.upsert(batch) == 1000
+        assert store._upserts._multi["candles"][0] == 124  # type: ignore[union-attr]
+        assert store.read_candles(SOL, "1m") == batch
 
 
 def test_a_mixed_batch_goes_to_each_table(migrated_url: str) -> None:
