@@ -27,7 +27,7 @@ from _common import pg_schema, psycopg2_connect, table
 
 from journal.collector.records import Candle
 from journal.collector.storage import MarketWriter
-from journal.migrate import upgrade
+from journal.store.migrate import upgrade
 
 logging.disable(logging.ERROR)
 CANDLE_BATCH = 2000  # MarketWriter's default batch_size: the raw paths use the same

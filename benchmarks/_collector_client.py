@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import med, spread, table
 
 import journal
-from journal.breaker import CircuitBreakerManager
 from journal.collector.binance import HardenedBinanceFuturesClient
 from journal.collector.exchange import make_exchange
 from journal.collector.fake_exchange import FakeBinance
+from journal.resilience.breaker import CircuitBreakerManager
 
 UNIFIED = "SOL/USDT:USDT"
 

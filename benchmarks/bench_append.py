@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import pg_schema, psycopg2_connect, realistic_events, report, timed
 
 from journal.events import Event
-from journal.migrate import upgrade
-from journal.schema import events as events_table
-from journal.store import EventStore
+from journal.store.event_store import EventStore
+from journal.store.migrate import upgrade
+from journal.store.schema import events as events_table
 
 BATCH = 1000
 COLS = "event_id, ts, kind, source, name, error_type, severity, message, attempt, delay, state_from, state_to, context"

@@ -31,7 +31,7 @@ from _common import med, table
 from bench_replay import load
 
 from journal.events import iso
-from journal.store import EventStore
+from journal.store.event_store import EventStore
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY_US = 86_400_000_000

@@ -31,7 +31,7 @@ from _common import med, pg_schema, psycopg2_connect, report, table
 from bench_replay import load, rounds
 
 from journal.events import iso
-from journal.store import EventStore
+from journal.store.event_store import EventStore
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = (

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import table
 
 import journal
-from journal.migrate import upgrade
+from journal.store.migrate import upgrade
 from tests import fork_workers
 
 logging.disable(logging.ERROR)

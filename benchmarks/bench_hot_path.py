@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import table
 
 import journal
-from journal import runtime
-from journal.breaker import CircuitBreaker
 from journal.errors import CircuitBreakerError
-from journal.retry import retry_with_backoff
+from journal.process import emitter
+from journal.resilience.breaker import CircuitBreaker
+from journal.resilience.retry import retry_with_backoff
 
 logging.disable(logging.WARNING)
 
@@ -68,7 +68,7 @@ def variants(tmp: str) -> tuple[dict[str, Callable[[], object]], dict[str, Calla
     import pybreaker
     import tenacity
 
-    runtime.mark_configured(True)  # breaker/retry events go to the bus with nothing attached
+    emitter.mark_configured(True)  # breaker/retry events go to the bus with nothing attached
     ours = CircuitBreaker("bench")
     ours_deco = CircuitBreaker("bench_deco")(f)
     ours_retry = retry_with_backoff(max_retries=5)(f)
@@ -208,7 +208,7 @@ def scenarios() -> dict[str, Scenario]:
 
 def record_error_costs(tmp: str, n: int, reps: int) -> dict[str, tuple[list[float], list[float]]]:
     """record_error in the caller's thread, gc on: per scenario, median and p99 ns per round."""
-    runtime.mark_configured(False)
+    emitter.mark_configured(False)
     journal.configure(f"sqlite:///{tmp}/hot.db", flush_interval=0.2)
     gc.enable()
     counter = itertools.count()
@@ -232,7 +232,7 @@ def record_error_costs(tmp: str, n: int, reps: int) -> dict[str, tuple[list[floa
 def redaction_costs(n: int) -> list[list[str]]:
     """ns per text through redact_text, every text new (no cache hit), and a 10 MB message."""
     from journal.events import error_event
-    from journal.redaction import redact_text
+    from journal.sanitizing.redaction import redact_text
 
     counter = itertools.count()
     texts: dict[str, Callable[[], str]] = {

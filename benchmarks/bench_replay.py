@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import pg_schema, psycopg2_connect, realistic_events, report, table, timed
 
-from journal.migrate import upgrade
-from journal.replay import replay
-from journal.store import EventStore
+from journal.history.replay import replay
+from journal.store.event_store import EventStore
+from journal.store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 100_000

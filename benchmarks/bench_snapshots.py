@@ -26,8 +26,8 @@ from _common import table
 from bench_replay import load
 from sqlalchemy import text
 
-from journal.replay import replay, replay_snapshot
-from journal.snapshots import (
+from journal.history.replay import replay, replay_snapshot
+from journal.history.snapshots import (
     NO_SNAPSHOTS,
     SNAPSHOT_EVERY_EVENTS,
     SNAPSHOT_MIN_EVENTS,
@@ -35,7 +35,7 @@ from journal.snapshots import (
     Snapshots,
     snapshot_now,
 )
-from journal.store import EventStore
+from journal.store.event_store import EventStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

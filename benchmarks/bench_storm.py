@@ -68,7 +68,7 @@ def pct(xs: list[float], q: float) -> float:
 
 def worker_fold(n: int) -> dict[str, Any]:
     from journal.events import error_event
-    from journal.projections import JournalState
+    from journal.projections.state import JournalState
 
     types = storm_types(n)
     base_rss = peak_rss_mb()
@@ -95,7 +95,7 @@ def worker_journal(n: int) -> dict[str, Any]:
     import logging
 
     import journal
-    from journal.alerts import AlertConfig
+    from journal.alerting.rules import AlertConfig
 
     logging.disable(logging.WARNING)
     types = storm_types(n)

@@ -102,7 +102,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(asyncio.run(child(args.child, args.case, args.jumps))))
         return
-    from journal.snapshots import SNAPSHOT_EVERY_EVENTS, SNAPSHOT_EVERY_US
+    from journal.history.snapshots import SNAPSHOT_EVERY_EVENTS, SNAPSHOT_EVERY_US
 
     bench_dir = ROOT / ".bench"
     bench_dir.mkdir(exist_ok=True)
@@ -147,7 +147,7 @@ def main() -> None:
     )
     print(
         f"\nsnapshot spacing: every {SNAPSHOT_EVERY_EVENTS:,} events or "
-        f"{SNAPSHOT_EVERY_US // 60_000_000} min of events (journal.snapshots)"
+        f"{SNAPSHOT_EVERY_US // 60_000_000} min of events (journal.history.snapshots)"
     )
 
 

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import pg_schema, psycopg2_connect, realistic_events, table
 
 from journal.events import Event
-from journal.migrate import upgrade
-from journal.store import EventStore
-from journal.writer import BufferedWriter
+from journal.store.event_store import EventStore
+from journal.store.migrate import upgrade
+from journal.writing.writer import BufferedWriter
 
 logging.disable(logging.ERROR)
 ROOT = Path(__file__).resolve().parent.parent

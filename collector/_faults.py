@@ -31,7 +31,7 @@ import re
 import ccxt
 
 from journal.errors import RetryError
-from journal.redaction import redact_text
+from journal.sanitizing.redaction import redact_text
 
 
 class BadResponse(ccxt.BadResponse, ValueError):  # type: ignore[misc]
@@ -83,7 +83,7 @@ class Action(enum.Enum):
     GIVE_UP = "give_up"
 
 
-# The retry policy's lists (journal.retry.RetryPolicy): retried, and never retried.
+# The retry policy's lists (journal.resilience.retry.RetryPolicy): retried, and never retried.
 RETRY_ON: tuple[type[BaseException], ...] = (
     ccxt.RequestTimeout,
     ccxt.ExchangeNotAvailable,

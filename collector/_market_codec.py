@@ -19,8 +19,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from journal.schema import KIND_LENGTH, PERIOD_LENGTH, SYMBOL_LENGTH
-from journal.spool import RecordCodec, frame
+from journal.store.schema import KIND_LENGTH, PERIOD_LENGTH, SYMBOL_LENGTH
+from journal.writing.spool import RecordCodec, frame
 
 from .records import (
     TRADER_RATIO_KINDS,

@@ -29,8 +29,8 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from journal.schema import MARKET_TABLES
-from journal.store import SQLITE_BUSY_TIMEOUT_MS, EventStore
+from journal.store.event_store import SQLITE_BUSY_TIMEOUT_MS, EventStore
+from journal.store.schema import MARKET_TABLES
 
 from ._market_codec import RECORD_OF
 

@@ -45,10 +45,10 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 import ccxt
 
-from journal.breaker import CircuitBreaker, CircuitBreakerManager
 from journal.errors import RetryError
-from journal.redaction import library_logger, register_secret
-from journal.retry import async_retry_api_call, retry_after_of
+from journal.resilience.breaker import CircuitBreaker, CircuitBreakerManager
+from journal.resilience.retry import async_retry_api_call, retry_after_of
+from journal.sanitizing.redaction import library_logger, register_secret
 
 from . import _validate as check
 from ._faults import (
@@ -280,11 +280,11 @@ class HardenedBinanceFuturesClient:
         self._seen_markets: dict[str, tuple[Any, dict[str, Any]]] = {}  # see `_market`
         # The first event of a process configures the default journal (which migrates its
         # database): do it now, not inside the event loop while requests are in flight.
-        from journal.api import get_journal
+        from journal.process.lifecycle import get_journal
 
         get_journal()
         if breaker_manager is None:
-            from journal.breaker import get_circuit_breaker_manager
+            from journal.resilience.breaker import get_circuit_breaker_manager
 
             breaker_manager = get_circuit_breaker_manager()
         self._endpoints: dict[str, _Guarded] = {}
@@ -376,7 +376,7 @@ class HardenedBinanceFuturesClient:
 
     def print_error_summary(self, console: Any = None) -> None:
         """Print the journal's error dashboard (the seed's ``client.print_error_summary()``)."""
-        from journal.api import get_error_tracker
+        from journal.process.lifecycle import get_error_tracker
 
         for g in self._endpoints.values():
             g.breaker.flush_tallies()
@@ -429,7 +429,7 @@ class HardenedBinanceFuturesClient:
         if getattr(failure, "retry_after", None) is None:
             value = slot.retry_after()
             if value is not None:
-                failure.retry_after = value  # type: ignore[attr-defined]  # journal.retry reads it
+                failure.retry_after = value  # type: ignore[attr-defined]  # journal.resilience.retry reads it
         if action is Action.BAN:
             ban = retry_after_of(failure) or DEFAULT_BAN_S
             failure.retry_after = ban  # type: ignore[attr-defined]
@@ -441,7 +441,7 @@ class HardenedBinanceFuturesClient:
     def _journal(
         self, spec: Endpoint, call: _Call, exc: Exception, action: Action, slot: _Slot
     ) -> None:
-        from journal.api import record_error
+        from journal.process.lifecycle import record_error
 
         context: dict[str, Any] = {
             "symbol": call.symbol,

@@ -105,7 +105,7 @@ def check_timeframe(timeframe: str) -> str:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from journal.config import parse_duration, resolve_db_url
+    from journal.settings import parse_duration, resolve_db_url
 
     every = parse_duration(args.every, option="--every")
     duration = (
@@ -272,8 +272,8 @@ async def startup_check(
 
 
 def _brief(exc: BaseException) -> str:
-    from journal.redaction import redact_text
-    from journal.safetext import safe_str
+    from journal.sanitizing.redaction import redact_text
+    from journal.sanitizing.safetext import safe_str
 
     text = " ".join(safe_str(exc).split())[:200]
     return redact_text(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)

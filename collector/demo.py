@@ -42,7 +42,7 @@ def run_live_demo(url: str, duration: float, *, monitor: bool = False) -> None:
     import logging
     import threading
 
-    from journal.migrate import upgrade
+    from journal.store.migrate import upgrade
 
     upgrade(url)  # the monitor checks the schema before it starts
     # alerts are logged as well as shown by the monitor: keep them off the terminal it owns
@@ -82,8 +82,8 @@ async def _live(
 ) -> None:
     from rich.console import Console
 
-    from journal.config import redact_url
     from journal.events import now_us
+    from journal.settings import redact_url
 
     from .cli_collect import collect
     from .fake_exchange import FakeBinance
@@ -131,8 +131,8 @@ def show_outcome(url: str, start_us: int, console: Any) -> None:
     """The dashboard replayed from the journal, the breaker story and the stored market rows."""
     from journal.dashboard import render
     from journal.events import iso, now_us
-    from journal.replay import replay
-    from journal.store import EventStore
+    from journal.history.replay import replay
+    from journal.store.event_store import EventStore
 
     from .storage import MarketStore
 

@@ -6,7 +6,7 @@
   new or a value changed (a candle re-fetched while still open is updated; re-fetching a
   closed one writes nothing) and the last of several records with one key in a batch wins.
 - `MarketStore` shares the event store's engine settings, connection checks and error
-  mapping (`journal.store.map_db_error`): a refused row raises `StoreDataError`, a database
+  mapping (`journal.store.event_store.map_db_error`): a refused row raises `StoreDataError`, a database
   that cannot be reached `StoreUnavailable`, an old schema `SchemaNotReady`.
 - `MarketWriter` is the journal's own `BufferedWriter` with the market codec: ``submit`` is a
   check and a deque append in the caller's thread and never raises; a thread writes batches
@@ -32,15 +32,15 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from journal.config import redact_url
 from journal.errors import StoreDataError, StoreUnavailable
 from journal.events import Event
-from journal.forking import StoreGate
-from journal.redaction import library_logger
-from journal.schema import metadata
-from journal.spool import default_spool_dir
-from journal.store import SQLITE_WRITE_BUSY_TIMEOUT, EventStore, map_db_error
-from journal.writer import BufferedWriter
+from journal.process.forking import StoreGate
+from journal.sanitizing.redaction import library_logger
+from journal.settings import redact_url
+from journal.store.event_store import SQLITE_WRITE_BUSY_TIMEOUT, EventStore, map_db_error
+from journal.store.schema import metadata
+from journal.writing.spool import default_spool_dir
+from journal.writing.writer import BufferedWriter
 
 from ._market_codec import MARKET_CODEC, normalise
 from ._market_sql import SPEC_OF, SPECS, PostgresUpserts, SqliteUpserts, TableSpec
@@ -269,7 +269,7 @@ class MarketWriter:
         url = self.url
 
         def prepare() -> None:
-            from journal.migrate import upgrade
+            from journal.store.migrate import upgrade
 
             try:
                 upgrade(url)

@@ -13,25 +13,18 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what mypy and IDEs see; at run time `__getattr__` below loads them
-    from journal.alerts import (
+    from journal.alerting.rules import (
         AlertConfig,
         AlertEngine,
         TypeOverride,
     )
-    from journal.api import (
-        Journal,
-        configure,
-        flush,
-        get_error_tracker,
-        get_journal,
-        record_error,
-        shutdown,
-    )
-    from journal.breaker import (
-        CircuitBreaker,
-        CircuitBreakerManager,
-        circuit_breaker,
-        get_circuit_breaker_manager,
+    from journal.alerting.sinks import (
+        AlertDispatcher,
+        CallableSink,
+        EmailSink,
+        LoggingSink,
+        SlackSink,
+        WebhookSink,
     )
     from journal.errors import (
         CircuitBreakerError,
@@ -55,19 +48,30 @@ if TYPE_CHECKING:  # what mypy and IDEs see; at run time `__getattr__` below loa
         journal_event,
         retry_event,
     )
-    from journal.projections import (
-        JournalSnapshot,
-        JournalState,
-    )
-    from journal.redaction import (
-        add_secret_key,
-        register_secret,
-    )
-    from journal.replay import (
+    from journal.history.replay import (
         replay,
         replay_snapshot,
     )
-    from journal.retry import (
+    from journal.process.lifecycle import (
+        Journal,
+        configure,
+        flush,
+        get_error_tracker,
+        get_journal,
+        record_error,
+        shutdown,
+    )
+    from journal.projections.state import (
+        JournalSnapshot,
+        JournalState,
+    )
+    from journal.resilience.breaker import (
+        CircuitBreaker,
+        CircuitBreakerManager,
+        circuit_breaker,
+        get_circuit_breaker_manager,
+    )
+    from journal.resilience.retry import (
         async_retry_api_call,
         async_retry_db_operation,
         async_retry_with_backoff,
@@ -75,75 +79,71 @@ if TYPE_CHECKING:  # what mypy and IDEs see; at run time `__getattr__` below loa
         retry_db_operation,
         retry_with_backoff,
     )
-    from journal.sinks import (
-        AlertDispatcher,
-        CallableSink,
-        EmailSink,
-        LoggingSink,
-        SlackSink,
-        WebhookSink,
-    )
-    from journal.store import (
-        EventStore,
-    )
-    from journal.tracker import (
+    from journal.resilience.tracker import (
         ErrorTracker,
+    )
+    from journal.sanitizing.redaction import (
+        add_secret_key,
+        register_secret,
+    )
+    from journal.store.event_store import (
+        EventStore,
     )
 
 # public name -> the module that defines it
 _LAZY: dict[str, str] = {
-    "add_secret_key": "journal.redaction",
+    "add_secret_key": "journal.sanitizing.redaction",
     "alert_event": "journal.events",
-    "AlertConfig": "journal.alerts",
-    "AlertDispatcher": "journal.sinks",
-    "AlertEngine": "journal.alerts",
-    "async_retry_api_call": "journal.retry",
-    "async_retry_db_operation": "journal.retry",
-    "async_retry_with_backoff": "journal.retry",
+    "AlertConfig": "journal.alerting.rules",
+    "AlertDispatcher": "journal.alerting.sinks",
+    "AlertEngine": "journal.alerting.rules",
+    "async_retry_api_call": "journal.resilience.retry",
+    "async_retry_db_operation": "journal.resilience.retry",
+    "async_retry_with_backoff": "journal.resilience.retry",
     "breaker_event": "journal.events",
     "BreakerState": "journal.events",
-    "CallableSink": "journal.sinks",
+    "CallableSink": "journal.alerting.sinks",
     "calls_event": "journal.events",
-    "circuit_breaker": "journal.breaker",
-    "CircuitBreaker": "journal.breaker",
+    "circuit_breaker": "journal.resilience.breaker",
+    "CircuitBreaker": "journal.resilience.breaker",
     "CircuitBreakerError": "journal.errors",
-    "CircuitBreakerManager": "journal.breaker",
+    "CircuitBreakerManager": "journal.resilience.breaker",
     "ConfigError": "journal.errors",
-    "configure": "journal.api",
-    "EmailSink": "journal.sinks",
+    "configure": "journal.process.lifecycle",
+    "EmailSink": "journal.alerting.sinks",
     "error_event": "journal.events",
-    "ErrorTracker": "journal.tracker",
+    "ErrorTracker": "journal.resilience.tracker",
     "Event": "journal.events",
     "EventError": "journal.events",
-    "EventStore": "journal.store",
-    "flush": "journal.api",
-    "get_circuit_breaker_manager": "journal.breaker",
-    "get_error_tracker": "journal.api",
-    "get_journal": "journal.api",
-    "Journal": "journal.api",
+    "EventStore": "journal.store.event_store",
+    "flush": "journal.process.lifecycle",
+    "get_circuit_breaker_manager": "journal.resilience.breaker",
+    "get_error_tracker": "journal.process.lifecycle",
+    "get_journal": "journal.process.lifecycle",
+    "Journal": "journal.process.lifecycle",
     "journal_event": "journal.events",
     "JournalError": "journal.errors",
-    "JournalSnapshot": "journal.projections",
-    "JournalState": "journal.projections",
+    "JournalSnapshot": "journal.projections.state",
+    "JournalState": "journal.projections.state",
     "Kind": "journal.events",
-    "LoggingSink": "journal.sinks",
-    "record_error": "journal.api",
-    "register_secret": "journal.redaction",
-    "replay": "journal.replay",
-    "replay_snapshot": "journal.replay",
-    "retry_api_call": "journal.retry",
-    "retry_db_operation": "journal.retry",
+    "LoggingSink": "journal.alerting.sinks",
+    "record_error": "journal.process.lifecycle",
+    "register_secret": "journal.sanitizing.redaction",
+    "replay": "journal.history.replay",
+    "replay_snapshot": "journal.history.replay",
+    "retry_api_call": "journal.resilience.retry",
+    "retry_db_operation": "journal.resilience.retry",
     "retry_event": "journal.events",
-    "retry_with_backoff": "journal.retry",
+    "retry_with_backoff": "journal.resilience.retry",
     "RetryError": "journal.errors",
     "SchemaNotReady": "journal.errors",
     "Severity": "journal.events",
-    "shutdown": "journal.api",
-    "SlackSink": "journal.sinks",
+    "shutdown": "journal.process.lifecycle",
+    "SlackSink": "journal.alerting.sinks",
     "StoreError": "journal.errors",
     "StoreUnavailable": "journal.errors",
-    "TypeOverride": "journal.alerts",
-    "WebhookSink": "journal.sinks",
+    "TypeOverride": "journal.alerting.rules",
+    "WebhookSink": "journal.alerting.sinks",
 }
 
 __all__ = [

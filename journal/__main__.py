@@ -1,5 +1,5 @@
 """``python -m journal``: the same as the ``journal`` command."""
 
-from journal.cli import main
+from journal.cli.main import main
 
 raise SystemExit(main())

@@ -19,8 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from journal.events import Event, iso
-from journal.projections import RATE_WINDOWS_MIN, JournalSnapshot
-from journal.tracker import error_dict
+from journal.projections.state import RATE_WINDOWS_MIN, JournalSnapshot
+from journal.resilience.tracker import error_dict
 
 STATUS_SCHEMA_VERSION = 1
 _HEALTH_STYLE = {"OK": "bold green", "WARNING": "bold yellow", "CRITICAL": "bold red"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from journal.safetext import safe_repr, safe_str
+from journal.sanitizing.safetext import safe_repr, safe_str
 
 
 class JournalError(Exception):
@@ -99,7 +99,7 @@ class RetryError(JournalError):
             text = safe_str(last_exception, 500)
             kind = type(last_exception).__name__
             last = f"{kind}: {text}" if text else kind
-        from journal.redaction import redact_text  # here: redaction imports this module
+        from journal.sanitizing.redaction import redact_text  # here: redaction imports this module
 
         super().__init__(
             redact_text(

@@ -1,7 +1,7 @@
 """The immutable event record and one constructor per kind: valid by construction.
 
 Constructors take whatever a caller passes and build an event every store accepts (through
-`journal.sanitize`): any object as a name or message becomes safe text, clipped to its
+`journal.sanitizing.fields`): any object as a name or message becomes safe text, clipped to its
 column with a visible marker, scrubbed of secrets, free of NUL and lone surrogates; contexts
 are bounded in depth, items and bytes. `validate` checks exactly those invariants, so
 `Event.from_dict` accepts what the constructors produce and nothing a store would refuse.
@@ -28,7 +28,7 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from journal.errors import JournalError
-from journal.sanitize import (
+from journal.sanitizing.fields import (
     MAX_CONTEXT_BYTES,
     MAX_MESSAGE_CHARS,
     MAX_NAME_CHARS,
@@ -531,7 +531,7 @@ def error_event(
 ) -> Event:
     """An error: ``error_type`` is the family (``api_ohlcv_error``), ``name`` the endpoint.
 
-    Any object is accepted for the text fields and the context (see `journal.sanitize`); an
+    Any object is accepted for the text fields and the context (see `journal.sanitizing.fields`); an
     exception as ``message`` gives ``Type: text``. With ``strict`` (the default) an unknown
     severity, an empty ``error_type`` or a ``ts`` that is not a time raise `EventError` (a
     ``ValueError``: the caller's bug). With ``strict=False`` nothing raises: an unknown

@@ -7,8 +7,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from journal.config import resolve_db_url
-from journal.schema import metadata
+from journal.settings import resolve_db_url
+from journal.store.schema import metadata
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

@@ -8,10 +8,10 @@ from typing import Any
 
 import ccxt
 
-from journal.breaker import CircuitBreakerManager
 from journal.collector.binance import BadResponse, HardenedBinanceFuturesClient
 from journal.collector.fake_exchange import FakeBinance
-from journal.store import EventStore
+from journal.resilience.breaker import CircuitBreakerManager
+from journal.store.event_store import EventStore
 
 SYMBOL = "SOL/USDT"
 UNIFIED = "SOL/USDT:USDT"

@@ -92,7 +92,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def migrated_url(db_url: str) -> str:
     """`db_url`, upgraded to the head revision."""
-    from journal.migrate import upgrade
+    from journal.store.migrate import upgrade
 
     upgrade(db_url)
     return db_url

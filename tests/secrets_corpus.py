@@ -22,7 +22,7 @@ from typing import Any
 
 from journal.events import Event, alert_event, breaker_event, error_event, journal_event
 from journal.events import retry_event as make_retry
-from journal.redaction import register_secret
+from journal.sanitizing.redaction import register_secret
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from journal.events import error_event
-from journal.store import EventStore
+from journal.store.event_store import EventStore
 
 
 def append_many(url: str, worker: int, total: int, batch: int) -> int:

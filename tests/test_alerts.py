@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from journal.alerts import AlertConfig, AlertEngine, TypeOverride
+from journal.alerting.rules import AlertConfig, AlertEngine, TypeOverride
 from journal.events import Event, alert_event, breaker_event, error_event, journal_event
 
 S = 1_000_000
@@ -134,7 +134,7 @@ def test_memory_stays_bounded_on_a_long_stream() -> None:
 
 
 def test_many_types_are_forgotten_when_idle_and_capped() -> None:
-    from journal import alerts
+    from journal.alerting import rules
 
     e = AlertEngine(AlertConfig(cooldown_s=60))
     # 30,000 types, one error each, 1 s apart: each is idle 5 minutes later.
@@ -146,7 +146,7 @@ def test_many_types_are_forgotten_when_idle_and_capped() -> None:
     burst = AlertEngine()
     for i in range(25_000):
         burst.apply(error_event(f"b{i}", "m", ts=T + i))
-    assert burst.sizes()["types"] <= 2 * alerts.MAX_TYPES
+    assert burst.sizes()["types"] <= 2 * rules.MAX_TYPES
 
 
 def brute_force(config: AlertConfig, events: list[Event]) -> list[tuple[str, str, int]]:

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from journal.breaker import CircuitBreaker, CircuitBreakerManager, circuit_breaker
 from journal.errors import CircuitBreakerError
 from journal.events import Event
+from journal.resilience.breaker import CircuitBreaker, CircuitBreakerManager, circuit_breaker
 
 
 class Clock:

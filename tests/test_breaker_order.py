@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 
 import journal
-from journal.breaker import CLOSED, CircuitBreaker
-from journal.bus import EventBus
 from journal.errors import CircuitBreakerError
 from journal.events import Event
-from journal.replay import replay
-from journal.store import EventStore
+from journal.history.replay import replay
+from journal.process.bus import EventBus
+from journal.resilience.breaker import CLOSED, CircuitBreaker
+from journal.store.event_store import EventStore
 
 THREADS = 16
 CALLS_PER_THREAD = 400

@@ -16,14 +16,14 @@ import pytest
 
 import journal
 import journal.errors
-from journal.breaker import CircuitBreaker, circuit_breaker, get_circuit_breaker_manager
 from journal.errors import CircuitBreakerError, JournalError, RetryError, SchemaNotReady
 from journal.events import Event
-from journal.redaction import REDACTED
-from journal.retry import retry_after_of, retry_with_backoff
-from journal.safetext import safe_repr, safe_str
-from journal.store import EventStore
-from journal.tracker import UNRECORDABLE, build_error_event, describe
+from journal.resilience.breaker import CircuitBreaker, circuit_breaker, get_circuit_breaker_manager
+from journal.resilience.retry import retry_after_of, retry_with_backoff
+from journal.resilience.tracker import UNRECORDABLE, build_error_event, describe
+from journal.sanitizing.redaction import REDACTED
+from journal.sanitizing.safetext import safe_repr, safe_str
+from journal.store.event_store import EventStore
 
 
 class Nasty(Exception):
@@ -332,7 +332,7 @@ def test_an_unreadable_context_keeps_the_error_and_says_why() -> None:
 def test_an_unbuildable_event_becomes_an_unrecordable_error(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import journal.tracker as tracker
+    import journal.resilience.tracker as tracker
 
     real = tracker.error_event
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from journal import cli, errors
+import journal.cli.main as cli
+from journal import errors
 from journal.events import error_event
-from journal.store import EventStore
+from journal.store.event_store import EventStore
 from tests.journal_cli import assert_one_line_error
 from tests.journal_cli import run_journal as run
 

@@ -27,7 +27,7 @@ from journal.events import (
     now_us,
     to_us,
 )
-from journal.store import EventStore
+from journal.store.event_store import EventStore
 from tests.journal_cli import assert_one_line_error as one_line_error
 from tests.journal_cli import run_journal as run
 
@@ -54,7 +54,7 @@ def build_journal(url: str) -> None:
       (2) at +462 s, events_dropped (1) at +463 s.
     - one CRITICAL error fatal_error (name core) at +500 s.
     """
-    from journal.migrate import upgrade
+    from journal.store.migrate import upgrade
 
     upgrade(url)
     events = [

@@ -7,7 +7,7 @@ from collections import deque
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from journal.incidents import ClosedLog, Incident
+from journal.projections.incidents import ClosedLog, Incident
 
 
 def incident(k: int) -> Incident:

@@ -173,7 +173,7 @@ async def test_no_fault_leaks_them_into_the_spool_during_a_store_outage(tmp_path
 
 def test_a_key_too_short_to_scrub_is_refused() -> None:
     from journal.collector.binance import HardenedBinanceFuturesClient
-    from journal.redaction import SecretTooShortError
+    from journal.sanitizing.redaction import SecretTooShortError
 
     with pytest.raises(SecretTooShortError):
         HardenedBinanceFuturesClient(api_key="abc", api_secret=SECRET)

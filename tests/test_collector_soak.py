@@ -16,8 +16,8 @@ import journal
 from journal.collector.cli_collect import collect
 from journal.collector.fake_exchange import FakeBinance
 from journal.collector.storage import MarketStore
-from journal.migrate import upgrade
-from journal.store import EventStore
+from journal.store.event_store import EventStore
+from journal.store.migrate import upgrade
 from tests.journal_cli import run_journal
 from tests.tcp_proxy import TcpProxy
 

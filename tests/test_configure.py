@@ -16,7 +16,7 @@ import pytest
 import journal
 from journal.errors import ConfigError
 from journal.events import Event
-from journal.store import EventStore
+from journal.store.event_store import EventStore
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_bad_env_url_never_raises_and_hands_events_over(tmp_path: Path) -> None:
 def test_bad_env_url_holds_a_bounded_number_of_events(tmp_path: Path) -> None:
     script = """
         import journal
-        from journal import api
+        from journal.process import lifecycle as api
         api._settings = api._settings.merged({"max_memory_events": 1000, "batch_size": 100})
         for i in range(1500):
             journal.record_error("api_error", f"e{i}")
@@ -164,12 +164,12 @@ def test_a_system_exit_in_the_migration_does_not_end_the_writer(
 ) -> None:
     """A migration environment that calls sys.exit() (as a foreign Alembic env.py may) is a
     store problem the writer reports and outlives, not a silent end of its thread."""
-    import journal.migrate
+    import journal.store.migrate
 
     def exiting_upgrade(url: str, revision: str = "head") -> None:
         raise SystemExit("env.py exited")
 
-    monkeypatch.setattr(journal.migrate, "upgrade", exiting_upgrade)
+    monkeypatch.setattr(journal.store.migrate, "upgrade", exiting_upgrade)
     j = journal.configure(sqlite_url, flush_interval=0.05)
     journal.record_error("api_error", "kept")
     assert journal.flush(1) is False  # nothing reached the store, and flush says so

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from journal.deadletter import FILENAME, read_dead_letters
 from journal.events import Event, error_event, new_event_id
-from journal.spool import Spool
-from journal.store import EventStore
-from journal.writer import BufferedWriter
+from journal.store.event_store import EventStore
+from journal.writing.deadletter import FILENAME, read_dead_letters
+from journal.writing.spool import Spool
+from journal.writing.writer import BufferedWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 T = 1_800_000_000_000_000
@@ -105,7 +105,7 @@ def check_outcome(store: EventStore, goods: int, bads: list[Event], spool: Path)
 def test_a_bad_event_amid_thousands_is_dead_lettered_and_the_rest_stored(
     dialect: str, kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    from journal.migrate import upgrade
+    from journal.store.migrate import upgrade
 
     url = str(request.getfixturevalue("sqlite_url" if dialect == "sqlite" else "pg_url"))
     upgrade(url)
@@ -129,7 +129,7 @@ def test_a_spool_holding_refused_records_drains_the_rest_in_another_process(
     dialect: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """A spool left with refused records: a new process stores the rest, flush() is True."""
-    from journal.migrate import upgrade
+    from journal.store.migrate import upgrade
 
     url = str(request.getfixturevalue("sqlite_url" if dialect == "sqlite" else "pg_url"))
     upgrade(url)
@@ -146,8 +146,8 @@ def test_a_spool_holding_refused_records_drains_the_rest_in_another_process(
     old.close()
     script = (
         "import sys, time\n"
-        "from journal.store import EventStore\n"
-        "from journal.writer import BufferedWriter\n"
+        "from journal.store.event_store import EventStore\n"
+        "from journal.writing.writer import BufferedWriter\n"
         "h = []\n"
         "w = BufferedWriter(EventStore(sys.argv[1]), spool_dir=sys.argv[2], flush_interval=0.05,\n"
         "                   emit=lambda e: h[0].submit(e))\n"
@@ -182,7 +182,7 @@ def test_events_the_spool_cannot_encode_natively_are_spooled_not_lost(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     """A lone surrogate or an object in an event during an outage: spooled, nothing vanishes."""
-    from journal.migrate import upgrade
+    from journal.store.migrate import upgrade
 
     spool = tmp_path / "spool"
     down = BufferedWriter(
@@ -309,7 +309,7 @@ def test_flush_reports_dropped_events(tmp_path: Path) -> None:
 
 
 def test_no_dead_letter_directory_counts_refused_events_as_dropped(sqlite_url: str) -> None:
-    from journal.migrate import upgrade
+    from journal.store.migrate import upgrade
 
     upgrade(sqlite_url)
     store = EventStore(sqlite_url)

@@ -29,9 +29,9 @@ from journal.events import (
     retry_event,
     validate,
 )
-from journal.redaction import REDACTED, register_secret
-from journal.sanitize import DEPTH_MARKER, TRUNCATED_MARKER, has_bad_chars, safe_str
-from journal.spool import decode_payload, encode_record
+from journal.sanitizing.fields import DEPTH_MARKER, TRUNCATED_MARKER, has_bad_chars, safe_str
+from journal.sanitizing.redaction import REDACTED, register_secret
+from journal.writing.spool import decode_payload, encode_record
 
 
 class Unprintable:

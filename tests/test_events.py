@@ -22,7 +22,7 @@ from journal.events import (
     retry_event,
     to_us,
 )
-from journal.redaction import REDACTED, redact_text, register_secret
+from journal.sanitizing.redaction import REDACTED, redact_text, register_secret
 
 
 def test_error_event_carries_fields_and_defaults() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from journal.cli_export import BATCH
+from journal.cli.export import BATCH
 from journal.events import (
     Event,
     alert_event,
@@ -23,9 +23,9 @@ from journal.events import (
     journal_event,
     retry_event,
 )
-from journal.exporting import read_records
-from journal.migrate import head_revision, upgrade
-from journal.store import EventStore
+from journal.history.exporting import read_records
+from journal.store.event_store import EventStore
+from journal.store.migrate import head_revision, upgrade
 from tests.journal_cli import assert_one_line_error
 from tests.journal_cli import run_journal as run
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 import journal
-from journal.api import Journal
 from journal.events import default_source
-from journal.store import EventStore
+from journal.process.lifecycle import Journal
+from journal.store.event_store import EventStore
 from tests import fork_workers as fw
 
 JOIN_TIMEOUT = 120.0  # a child that takes longer is hung (the tests fail instead of waiting)
@@ -313,7 +313,7 @@ def test_child_replaces_locks_another_parent_thread_held_at_fork(
 ) -> None:
     # Another thread holds the projections', the bus's and the breakers' locks through the
     # fork: the parent gives up waiting for them, so the child inherits them locked.
-    from journal.breaker import get_circuit_breaker_manager
+    from journal.resilience.breaker import get_circuit_breaker_manager
 
     manager = get_circuit_breaker_manager()
     manager.get_breaker("held_at_fork")

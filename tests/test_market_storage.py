@@ -21,13 +21,13 @@ from journal.collector import _market_sql
 from journal.collector._market_codec import MARKET_CODEC, normalise
 from journal.collector.records import Candle, FundingRate, MarketRecord, OpenInterest, TraderRatio
 from journal.collector.storage import TABLES, MarketStore, MarketWriter
-from journal.deadletter import FILENAME, read_dead_letters
 from journal.errors import SchemaNotReady, StoreDataError
 from journal.events import Event
-from journal.migrate import check_migrated, current_revision, downgrade, upgrade
-from journal.spool import frame
-from journal.store import EventStore
-from journal.writer import BufferedWriter
+from journal.store.event_store import EventStore
+from journal.store.migrate import check_migrated, current_revision, downgrade, upgrade
+from journal.writing.deadletter import FILENAME, read_dead_letters
+from journal.writing.spool import frame
+from journal.writing.writer import BufferedWriter
 from tests.tcp_proxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parent.parent

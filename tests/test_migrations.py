@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, pool
 
-from journal.migrate import current_revision, downgrade, head_revision, offline_sql, upgrade
-from journal.schema import metadata
+from journal.store.migrate import current_revision, downgrade, head_revision, offline_sql, upgrade
+from journal.store.schema import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from journal.migrate import current_revision, head_revision
-from journal.store import EventStore
+from journal.store.event_store import EventStore
+from journal.store.migrate import current_revision, head_revision
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -148,8 +148,8 @@ def test_a_wheel_installs_journal_and_its_subpackages_only(tmp_path: Path) -> No
         [
             sys.executable,
             "-c",
-            "import journal.migrate as m, journal; print(journal.__file__); "
-            "print(m.MIGRATIONS_DIR); from journal.cli import main; raise SystemExit(main(['migrate']))",
+            "import journal.store.migrate as m, journal; print(journal.__file__); "
+            "print(m.MIGRATIONS_DIR); from journal.cli.main import main; raise SystemExit(main(['migrate']))",
         ],
         project,
         env={"PYTHONPATH": f"{site}{os.pathsep}{project}"},
@@ -194,7 +194,7 @@ def test_every_public_name_resolves_lazily() -> None:
 def test_importing_the_replay_module_first_keeps_journal_replay_the_function(
     tmp_path: Path,
 ) -> None:
-    code = "import journal.replay, journal; print(type(journal.replay).__name__)"
+    code = "import journal.history.replay, journal; print(type(journal.replay).__name__)"
     done = _run([sys.executable, "-c", code], tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "function"

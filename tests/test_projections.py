@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from journal.events import alert_event, breaker_event, calls_event, error_event, journal_event
-from journal.projections import MINUTE_US, JournalState
-from journal.rolling import SecondCounts
+from journal.projections.rolling import SecondCounts
+from journal.projections.state import MINUTE_US, JournalState
 
 M = MINUTE_US
 S = 1_000_000

@@ -20,10 +20,10 @@ from journal.events import (
     error_event,
     journal_event,
 )
-from journal.pruning import PrunedRangeError, bases, plan, prune
-from journal.replay import replay, replay_snapshot
-from journal.snapshots import CLI_POLICY, NO_SNAPSHOTS, Snapshots
-from journal.store import EventStore
+from journal.history.pruning import PrunedRangeError, bases, plan, prune
+from journal.history.replay import replay, replay_snapshot
+from journal.history.snapshots import CLI_POLICY, NO_SNAPSHOTS, Snapshots
+from journal.store.event_store import EventStore
 from tests.journal_cli import assert_one_line_error, run_journal
 from tests.test_cli_status import at, build_journal
 from tests.test_replay import T0, S, live, norm
@@ -370,7 +370,7 @@ def test_help_shows_examples(tmp_path: Path) -> None:
 
 
 def test_vacuum_shrinks_a_sqlite_file(sqlite_url: str, tmp_path: Path) -> None:
-    from journal.migrate import upgrade
+    from journal.store.migrate import upgrade
 
     upgrade(sqlite_url)
     with EventStore(sqlite_url) as s:

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from journal.redaction import (
+from journal.sanitizing.redaction import (
     KEY_HINTS,
     REDACTED,
     RULES,
@@ -230,11 +230,14 @@ def test_redacting_filter_scrubs_message_args_and_traceback(
 def test_what_the_library_logs_is_scrubbed_before_any_handler(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from journal import breaker, bus, runtime, sinks, spool, tracker, writer
+    from journal.alerting import sinks
+    from journal.process import bus, emitter
+    from journal.resilience import breaker, tracker
+    from journal.writing import spool, writer
 
     secret = "Zq8sLogSecret771"
     with caplog.at_level(logging.INFO):
-        for module in (breaker, bus, runtime, sinks, spool, tracker, writer):
+        for module in (breaker, bus, emitter, sinks, spool, tracker, writer):
             module.log.warning("cannot reach https://u:%s@h/x?api_key=%s", secret, secret)
             try:
                 raise ValueError(f"password={secret}")

@@ -19,9 +19,9 @@ from journal.events import (
     journal_event,
     retry_event,
 )
-from journal.projections import JournalSnapshot, JournalState
-from journal.replay import replay, replay_snapshot
-from journal.store import EventStore
+from journal.history.replay import replay, replay_snapshot
+from journal.projections.state import JournalSnapshot, JournalState
+from journal.store.event_store import EventStore
 
 S = 1_000_000
 T0 = 1_800_000_000 * S

@@ -11,7 +11,7 @@ import pytest
 
 from journal.errors import CircuitBreakerError, RetryError
 from journal.events import Event
-from journal.retry import (
+from journal.resilience.retry import (
     async_retry_with_backoff,
     retry_after_of,
     retry_api_call,
@@ -222,7 +222,7 @@ def test_bare_decorator_use() -> None:
 def test_factories_keep_their_names_docs_and_the_wrapped_signature() -> None:
     import inspect
 
-    from journal import retry as retry_module
+    from journal.resilience import retry as retry_module
 
     for label in (
         "retry_with_backoff",

@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, pool, text
 
 import journal
 from journal.events import Event
-from journal.redaction import RedactingFilter
-from journal.spool import Spool
+from journal.sanitizing.redaction import RedactingFilter
+from journal.writing.spool import Spool
 from tests import secrets_corpus as corpus
 
 
@@ -91,7 +91,7 @@ def test_no_planted_secret_reaches_sqlite_its_wal_the_spool_or_the_logs(
 def test_no_planted_secret_reaches_postgresql(
     pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from journal.migrate import upgrade
+    from journal.store.migrate import upgrade
 
     upgrade(pg_url)
     caplog.set_level(logging.DEBUG)
@@ -144,7 +144,7 @@ def test_no_planted_secret_reaches_breaker_stats_status_or_exports(tmp_path: Pat
     import subprocess
     import sys
 
-    from journal.breaker import CircuitBreaker
+    from journal.resilience.breaker import CircuitBreaker
 
     db = tmp_path / "journal.db"
     url = f"sqlite:///{db}"

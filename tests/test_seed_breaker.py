@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from journal.breaker import circuit_breaker, get_circuit_breaker_manager
 from journal.errors import CircuitBreakerError
+from journal.resilience.breaker import circuit_breaker, get_circuit_breaker_manager
 
 _n = itertools.count()
 

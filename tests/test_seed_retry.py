@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from journal.retry import (
+from journal.resilience.retry import (
     async_retry_api_call,
     async_retry_with_backoff,
     retry_api_call,

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from journal.alerting.sinks import AlertDispatcher, CallableSink, EmailSink, SlackSink, WebhookSink
 from journal.events import Event, alert_event
-from journal.sinks import AlertDispatcher, CallableSink, EmailSink, SlackSink, WebhookSink
 
 T = 1_800_000_000_000_000
 

@@ -11,19 +11,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text, update
 
-from journal import cli, projections
+import journal.cli.main as cli
 from journal.events import Event, error_event
-from journal.projections import JournalState
-from journal.replay import replay, replay_snapshot
-from journal.schema import snapshots as snapshots_table
-from journal.snapshots import (
+from journal.history.replay import replay, replay_snapshot
+from journal.history.snapshots import (
     NO_SNAPSHOTS,
     SnapshotPolicy,
     Snapshots,
     decode_state,
     encode_state,
 )
-from journal.store import EventStore
+from journal.projections import state as projections
+from journal.projections.state import JournalState
+from journal.store.event_store import EventStore
+from journal.store.schema import snapshots as snapshots_table
 from tests.test_replay import T0, S, error_storms, event_sequences, live, norm
 
 # a snapshot every few events: the small journals below get several

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from journal.events import Event, error_event
-from journal.spool import (
+from journal.writing.spool import (
     QUARANTINE,
     Spool,
     SpoolError,

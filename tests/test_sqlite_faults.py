@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import event as sa_event
 
 from journal.events import Event, error_event
-from journal.migrate import upgrade
-from journal.store import EventStore
-from journal.writer import BufferedWriter
+from journal.store.event_store import EventStore
+from journal.store.migrate import upgrade
+from journal.writing.writer import BufferedWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 T = 1_800_000_000_000_000
@@ -165,10 +165,10 @@ def test_a_lock_held_by_another_process_becomes_an_outage_then_everything_is_sto
 
 CHILD = """
 import sys
-from journal.migrate import upgrade
+from journal.store.migrate import upgrade
 from journal.events import error_event
-from journal.store import EventStore
-from journal.writer import BufferedWriter
+from journal.store.event_store import EventStore
+from journal.writing.writer import BufferedWriter
 url, spool, me, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 import os, time
 while not os.path.exists(go):

@@ -19,7 +19,7 @@ from journal.events import (
     retry_event,
     to_us,
 )
-from journal.store import EventStore, map_db_error
+from journal.store.event_store import EventStore, map_db_error
 
 T0 = to_us(datetime(2026, 11, 28, 10, 0, 0, 123456, tzinfo=timezone.utc))
 

@@ -6,7 +6,7 @@ import multiprocessing as mp
 
 import pytest
 
-from journal.store import EventStore
+from journal.store.event_store import EventStore
 from tests.store_workers import append_many, follow_until
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,7 @@ def test_four_processes_append_exactly_100k(migrated_url: str) -> None:
 
 
 def test_follower_sees_every_event_once_with_concurrent_pg_writers(pg_url: str) -> None:
-    from journal.migrate import upgrade
+    from journal.store.migrate import upgrade
 
     upgrade(pg_url)
     ctx = mp.get_context("spawn")

@@ -11,16 +11,16 @@ import pytest
 from sqlalchemy import text
 
 import journal
-from journal.alerts import AlertConfig
+from journal.alerting.rules import AlertConfig
 from journal.events import now_us
-from journal.incidents import BURST_THRESHOLD, MAX_BURST_TYPES, MAX_INCIDENTS
-from journal.projections import (
+from journal.history.replay import replay_snapshot
+from journal.projections.incidents import BURST_THRESHOLD, MAX_BURST_TYPES, MAX_INCIDENTS
+from journal.projections.state import (
     MAX_LIVE_TYPES,
     RATE_HORIZON_S,
     RECENT_ERRORS,
     JournalSnapshot,
 )
-from journal.replay import replay_snapshot
 
 ERRORS = 400_000
 TYPES = 10_000
@@ -154,7 +154,7 @@ def test_dashboard_lists_the_top_types_and_says_what_is_not_itemised() -> None:
 
     from journal.dashboard import render
     from journal.events import error_event
-    from journal.projections import JournalState
+    from journal.projections.state import JournalState
 
     st = JournalState(max_live_types=30, max_distinct_types=40)
     t0 = 1_800_000_000 * 1_000_000

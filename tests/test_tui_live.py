@@ -70,7 +70,7 @@ async def test_live_follows_events_appended_by_another_process(journal_url: str)
         code = textwrap.dedent(
             f"""
             from journal.events import error_event
-            from journal.store import EventStore
+            from journal.store.event_store import EventStore
             with EventStore({journal_url!r}) as store:
                 store.append([error_event("NewError", "n", name="api_c", ts={T0 + 590 * S} + i)
                               for i in range(4)])
@@ -99,7 +99,7 @@ async def test_pause_stops_following(journal_url: str) -> None:
         assert not app.following
         assert "paused" in text_of(app.screen.query_one("#live-status"))
         from journal.events import error_event
-        from journal.store import EventStore
+        from journal.store.event_store import EventStore
 
         with EventStore(journal_url) as store:
             store.append([error_event("NewError", "n", name="api_c", ts=T0 + 590 * S)])
@@ -113,7 +113,7 @@ async def test_pause_stops_following(journal_url: str) -> None:
 
 
 async def test_empty_journal_shows_a_clear_message(db_url: str) -> None:
-    from journal.migrate import upgrade
+    from journal.store.migrate import upgrade
 
     upgrade(db_url)
     app = _app(db_url, follow=False)

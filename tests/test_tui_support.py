@@ -91,8 +91,8 @@ def fixed_events() -> list[Event]:
 
 def seed(url: str, events: list[Event] | None = None) -> None:
     """Migrate ``url`` and append ``events`` (default: `fixed_events`)."""
-    from journal.migrate import upgrade
-    from journal.store import EventStore
+    from journal.store.event_store import EventStore
+    from journal.store.migrate import upgrade
 
     upgrade(url)
     with EventStore(url) as store:

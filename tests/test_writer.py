@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from journal.events import Event, error_event
-from journal.migrate import upgrade
-from journal.spool import encode_record
-from journal.store import EventStore
-from journal.writer import BufferedWriter
+from journal.store.event_store import EventStore
+from journal.store.migrate import upgrade
+from journal.writing.spool import encode_record
+from journal.writing.writer import BufferedWriter
 from tests.tcp_proxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parent.parent

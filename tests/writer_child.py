@@ -6,8 +6,8 @@ import sys
 import time
 
 from journal.events import error_event
-from journal.store import EventStore
-from journal.writer import BufferedWriter
+from journal.store.event_store import EventStore
+from journal.writing.writer import BufferedWriter
 
 
 def main() -> None:

@@ -26,8 +26,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def check_journal(raw_url: str | None) -> str:
     """The validated URL of a migrated journal; `JournalError` (one line) otherwise."""
-    from journal.cli_migrate import command_db_url
-    from journal.migrate import check_migrated
+    from journal.cli.migrate import command_db_url
+    from journal.store.migrate import check_migrated
 
     url = command_db_url(raw_url)
     check_migrated(url)

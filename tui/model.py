@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from journal.dashboard import WriterFold, WriterLife
-from journal.projections import JournalSnapshot, JournalState
-from journal.rolling import SECOND_US
+from journal.projections.rolling import SECOND_US
+from journal.projections.state import JournalSnapshot, JournalState
 
 SPARK_MINUTES = 15  # the rolling counts keep 15 minutes: one bar per minute
 

@@ -19,9 +19,9 @@ from sqlalchemy import Text, cast, func, select
 
 from journal.dashboard import WriterFold
 from journal.events import Event
-from journal.projections import JournalState
-from journal.schema import events as events_table
-from journal.store import EventStore, map_db_error
+from journal.projections.state import JournalState
+from journal.store.event_store import EventStore, map_db_error
+from journal.store.schema import events as events_table
 
 from .model import EventFilter
 
@@ -82,8 +82,8 @@ class JournalSource:
 
     def fold_until(self, at: int | None) -> Folded:
         """Everything with ``ts <= at`` (all, for None) folded, as ``journal status`` does."""
-        from journal.replay import replay
-        from journal.snapshots import CLI_POLICY
+        from journal.history.replay import replay
+        from journal.history.snapshots import CLI_POLICY
 
         store = self.store
         store.progress_id = 0
@@ -190,7 +190,7 @@ class JournalSource:
 
     def export(self, f: EventFilter, path: str) -> str:
         """Write the filter's events to ``path`` through ``journal export``; its summary line."""
-        from journal.cli_export import cmd_export
+        from journal.cli.export import cmd_export
         from journal.errors import ConfigError
 
         if f.text:
@@ -217,7 +217,7 @@ class JournalSource:
 
     def incidents(self, until: int) -> Any:
         """`journal incidents` over the whole journal up to ``until`` (a `Report`)."""
-        from journal.cli_incidents import collect
+        from journal.cli.incidents import collect
 
         return collect(self.store, None, until)
 

@@ -13,9 +13,9 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from journal.config import parse_time
 from journal.errors import ConfigError, JournalError
 from journal.events import KINDS, SEVERITIES, iso, to_us
+from journal.settings import parse_time
 
 from ..messages import ListCounted, PageLoaded, WorkFailed
 from ..model import EventFilter, split_values

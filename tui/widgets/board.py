@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Sparkline, Static
 
 from journal.dashboard import span_text
 from journal.events import iso
-from journal.projections import RATE_WINDOWS_MIN
+from journal.projections.state import RATE_WINDOWS_MIN
 
 from ..model import SPARK_MINUTES, Board
 

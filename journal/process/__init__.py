@@ -1,0 +1,2 @@
+"""The process-wide journal: the bus the hot path emits into, its life (configure, flush,
+shutdown) and fork safety."""
