@@ -2,6 +2,8 @@
 (`MarketWriter`: submit N candles, flush) against the raw driver writing the same rows into the
 same table in batches of the same size, on SQLite and, with ``--pg`` or JOURNAL_TEST_PG_URL, on
 PostgreSQL. Interleaved rounds, a fresh table each, medians; also what ``submit`` costs the caller.
+The ratio's baseline is the raw executemany INSERT (one row a statement); the row "raw upsert,
+500 rows a statement" is the raw driver with the store's own SQLite strategy, for comparison.
 
     .venv/bin/python benchmarks/bench_collector.py [--candles 100000] [--reps 5] [--pg [URL]]
 """
@@ -93,6 +95,31 @@ def _raw_sqlite(path: Path | None, rows: list[Candle], sql: str) -> float:
     return len(rows) / dt
 
 
+def _raw_sqlite_multi(path: Path | None, rows: list[Candle], per: int = 500) -> float:
+    """The raw driver with the market store's SQLite strategy: ``per`` rows a statement
+    (multi-row VALUES upsert), batches of `CANDLE_BATCH` a transaction."""
+    assert path is not None and CANDLE_BATCH % per == 0
+    now = time.time_ns() // 1_000_000
+    one = "(" + ",".join("?" for _ in range(9)) + ")"
+    sql = f"INSERT INTO candles ({COLS}) VALUES " + ",".join(one for _ in range(per))
+    sql += UPSERT_SQLITE[len(INSERT_SQLITE) :]
+    chunks = [  # built before timing, as for the executemany rows
+        [v for c in rows[i : i + per] for v in (*c, now)] for i in range(0, len(rows), per)
+    ]
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    t0 = time.perf_counter()
+    step = CANDLE_BATCH // per
+    for i in range(0, len(chunks), step):
+        conn.execute("BEGIN IMMEDIATE")
+        for chunk in chunks[i : i + step]:
+            conn.execute(sql, chunk)
+        conn.execute("COMMIT")
+    dt = time.perf_counter() - t0
+    conn.close()
+    return len(rows) / dt
+
+
 def _raw_pg(url: str, rows: list[Candle], how: str) -> float:
     from psycopg2.extras import execute_values
 
@@ -143,6 +170,7 @@ def bench_candle_store(n: int = 100_000, reps: int = 5, pg_url: str | None = Non
     cases: list[Case] = [
         (sq_base, "sqlite", lambda u, p, s: _raw_sqlite(p, rows, INSERT_SQLITE), sq_base),
         ("SQLite: raw executemany upsert", "sqlite", lambda u, p, s: _raw_sqlite(p, rows, UPSERT_SQLITE), sq_base),
+        ("SQLite: raw upsert, 500 rows a statement", "sqlite", lambda u, p, s: _raw_sqlite_multi(p, rows), sq_base),
         ("SQLite: MarketWriter (submit, flush)", "sqlite", lambda u, p, s: _through_writer(u, rows, s), sq_base),
     ]  # fmt: skip
     if pg_url is not None:

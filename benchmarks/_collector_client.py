@@ -61,7 +61,26 @@ def _endpoints(
             ),
             lambda: hardened.fetch_trader_ratio(UNIFIED, "5m", "top_account", limit=30),
         ),
+        # The same request, the bare side also parsing the rows the way ccxt's unified
+        # long/short method does (``parse_long_short_ratio_history``: a structure per row, its
+        # numbers parsed): the raw row above parses nothing, so it charges the hardened
+        # client for turning strings into numbers while bare ccxt is not asked to.
+        "fetch_trader_ratio top_account x30 (bare parses, as ccxt's unified method)": (
+            lambda: _top_account_parsed(bare),
+            lambda: hardened.fetch_trader_ratio(UNIFIED, "5m", "top_account", limit=30),
+        ),
+        "fetch_trader_ratio global_account x30": (
+            lambda: bare.fetch_long_short_ratio_history(UNIFIED, "5m", None, 30),
+            lambda: hardened.fetch_trader_ratio(UNIFIED, "5m", "global_account", limit=30),
+        ),
     }
+
+
+async def _top_account_parsed(bare: Any) -> Any:
+    raw = await bare.fapiDataGetTopLongShortAccountRatio(
+        {"symbol": "SOLUSDT", "period": "5m", "limit": 30}
+    )
+    return bare.parse_long_short_ratio_history(raw, bare.market(UNIFIED))
 
 
 async def _per_call_us(fn: Callable[[], Awaitable[Any]], calls: int) -> tuple[float, float]:

@@ -27,6 +27,7 @@ FUNDING_PERIOD_MS = 8 * 60 * MINUTE_MS
 DATA_RETENTION_MS = 30 * 24 * 60 * MINUTE_MS  # /futures/data/* keep 30 days
 _EARLIEST_MS = 1_500_000_000_000  # 2017-07: before any Binance futures data
 _FUTURE_SLACK_MS = 24 * 60 * MINUTE_MS
+_INF = math.inf
 
 _UNITS = {
     "m": MINUTE_MS,
@@ -268,9 +269,71 @@ def trader_ratios(
     ``unified``: ccxt's long-short-ratio structures (symbol is the unified one; the account
     shares survive only in ``info``); else Binance's raw rows (strings, the market id).
     """
+    rows = _as_list(raw, what, required)
+    try:
+        return _ratios_fast(rows, symbol, market_id, kind, period, unified, now_ms)
+    except (TypeError, ValueError, KeyError):
+        # Anything unusual (a missing share, a timestamp as a string, a bad value) takes the
+        # explicit path: the same records for what it accepts, else the first problem.
+        return _ratios_checked(rows, symbol, market_id, kind, period, unified, now_ms, what)
+
+
+def _ratios_fast(
+    rows: Sequence[Any],
+    symbol: str,
+    market_id: str,
+    kind: str,
+    period: str,
+    unified: bool,
+    now_ms: int,
+) -> list[TraderRatio]:
+    """The hot loop for what Binance and ccxt give (a dict per row, an int timestamp, the
+    shares as strings, the ratio as a string or a float): exactly the records
+    `_ratios_checked` makes of such rows; any other shape or value raises for it to judge."""
+    out: list[TraderRatio] = []
+    append = out.append
+    new = tuple.__new__  # a NamedTuple without its __new__'s argument handling
+    expected = symbol if unified else market_id
+    latest = now_ms + _FUTURE_SLACK_MS
+    prev = _EARLIEST_MS - 1
+    for item in rows:
+        src = item["info"] if unified else item
+        ts, r = item["timestamp"], item["longShortRatio"]
+        la, sa = src["longAccount"], src["shortAccount"]
+        if not (
+            type(item) is dict
+            and type(src) is dict
+            and item["symbol"] == expected
+            and type(ts) is int
+            and prev < ts <= latest
+            and (type(r) is str or type(r) is float)
+            and type(la) is str
+            and type(sa) is str
+        ):
+            raise ValueError
+        ratio, long_share, short_share = float(r), float(la), float(sa)
+        # Comparisons are False for NaN, and the bounds exclude the infinities.
+        if not (0.0 <= ratio < _INF and 0.0 <= long_share <= 1.0 and 0.0 <= short_share <= 1.0):
+            raise ValueError
+        prev = ts
+        append(new(TraderRatio, (symbol, kind, period, ts, ratio, long_share, short_share)))
+    return out
+
+
+def _ratios_checked(
+    rows: Sequence[Any],
+    symbol: str,
+    market_id: str,
+    kind: str,
+    period: str,
+    unified: bool,
+    now_ms: int,
+    what: str,
+) -> list[TraderRatio]:
+    """Long/short ratios the slow, explicit way (every accepted shape; the first problem)."""
     out: list[TraderRatio] = []
     prev: int | None = None
-    for i, row in enumerate(_as_list(raw, what, required)):
+    for i, row in enumerate(rows):
         item = _dict(row, what, i)
         if unified:
             _check_symbol(item, symbol, what)

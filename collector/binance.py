@@ -277,6 +277,7 @@ class HardenedBinanceFuturesClient:
         self._banned_until = 0.0
         self._ex: Any = None
         self._closed = False
+        self._seen_markets: dict[str, tuple[Any, dict[str, Any]]] = {}  # see `_market`
         # The first event of a process configures the default journal (which migrates its
         # database): do it now, not inside the event loop while requests are in flight.
         from journal.process.lifecycle import get_journal
@@ -469,6 +470,12 @@ class HardenedBinanceFuturesClient:
     async def _market(self, ex: Any, symbol: str) -> dict[str, Any]:
         """The unified linear perpetual for "SOL/USDT" or "SOL/USDT:USDT" (markets reloaded once
         if they came back empty or without it)."""
+        if type(symbol) is str:
+            # Found before in the markets ccxt holds now (a reload makes a new dict): no need to
+            # look again. Every call pays this otherwise (a coroutine, string work, checks).
+            seen = self._seen_markets.get(symbol)
+            if seen is not None and seen[0] is ex.markets:
+                return seen[1]
         unified = _unified(symbol)
         markets = await ex.load_markets()
         if not isinstance(markets, dict) or unified not in markets:
@@ -485,6 +492,9 @@ class HardenedBinanceFuturesClient:
         market = markets[unified]
         if not isinstance(market, dict) or not (market.get("linear") and market.get("swap")):
             raise ccxt.BadSymbol(f"binanceusdm: {unified!r} is not a linear perpetual")
+        if len(self._seen_markets) >= 1000:  # bounded, whatever symbols callers send
+            self._seen_markets.clear()
+        self._seen_markets[symbol] = (markets, market)
         return market
 
     # ------------------------------------------------------------ public methods

@@ -24,6 +24,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -48,6 +49,10 @@ from .records import Candle, MarketRecord
 log = library_logger("journal.collector.storage")
 SPOOL_SUBDIR = "market"
 TABLES = tuple(SPECS)
+# Each record type's natural key (a prefix of its fields, at least two) as a tuple.
+_KEY_OF: dict[type, Callable[[Any], tuple[Any, ...]]] = {
+    cls: itemgetter(*range(spec.nkey)) for cls, spec in SPEC_OF.items()
+}
 
 
 def _now_ms() -> int:
@@ -91,16 +96,24 @@ class MarketStore:
         """Store records already passed through `normalise` (the writer's path)."""
         if not records:
             return 0
-        groups: dict[TableSpec, dict[tuple[Any, ...], MarketRecord]] = {}
-        for r in records:
-            spec = SPEC_OF.get(type(r))
+        kinds = set(map(type, records))
+        by_type: Mapping[type, Sequence[MarketRecord]]
+        if len(kinds) == 1:  # the common batch: one record type
+            by_type = {kinds.pop(): records}
+        else:
+            lists: dict[type, list[MarketRecord]] = {}
+            for r in records:
+                lists.setdefault(type(r), []).append(r)
+            by_type = lists
+        batch: list[tuple[TableSpec, Sequence[MarketRecord]]] = []
+        for cls, group in by_type.items():
+            spec = SPEC_OF.get(cls)
             if spec is None:
-                raise StoreDataError(f"not a market record: {type(r).__name__}")
-            rows = groups.get(spec)
-            if rows is None:
-                rows = groups[spec] = {}
-            rows[r[: spec.nkey]] = r  # the natural key (a prefix of the fields): last one wins
-        batch = [(spec, list(rows.values())) for spec, rows in groups.items()]
+                raise StoreDataError(f"not a market record: {cls.__name__}")
+            # Duplicate natural keys folded in C: the last record of a key wins, in the order
+            # the keys first came (a dict's order); a batch without duplicates passes as it is.
+            folded = dict(zip(map(_KEY_OF[cls], group), group, strict=True))
+            batch.append((spec, group if len(folded) == len(group) else list(folded.values())))
         return int(self._db._run(self._upserts.write, batch, _now_ms(), rows=True))
 
     def ping(self) -> None:

@@ -178,6 +178,34 @@ async def test_unknown_symbol_is_bad_symbol_after_one_reload_and_never_retried(
     assert all(b.get_stats()["failures"] == 0 for b in c.breakers.values())
 
 
+async def test_a_market_gone_after_a_reload_is_bad_symbol_for_later_calls(
+    fake: FakeBinance, t: FakeTime
+) -> None:
+    async with make_client(fake, t) as c:
+        assert await c.fetch_open_interest(SYMBOL)
+        assert await c.fetch_open_interest(SYMBOL)  # no market lookup request either time
+        assert fake.count("/fapi/v1/exchangeInfo") == 1
+        del fake.market.specs["SOLUSDT"]  # delisted
+        with pytest.raises(ccxt.BadSymbol):
+            await c.fetch_open_interest("DOGE/USDT")  # reloads the markets: SOL is gone too
+        assert fake.count("/fapi/v1/exchangeInfo") == 2
+        with pytest.raises(ccxt.BadSymbol):
+            await c.fetch_open_interest(SYMBOL)  # not the market found before the reload
+        assert fake.count("/fapi/v1/openInterest") == 2
+
+
+async def test_the_market_of_a_symbol_is_looked_up_again_after_a_reload(
+    fake: FakeBinance, t: FakeTime
+) -> None:
+    async with make_client(fake, t) as c:
+        ex = c.exchange
+        first = await c._market(ex, SYMBOL)
+        assert await c._market(ex, SYMBOL) is first is ex.markets[UNIFIED]
+        await ex.load_markets(reload=True)
+        again = await c._market(ex, SYMBOL)
+        assert again is ex.markets[UNIFIED] and again is not first
+
+
 async def test_markets_that_came_back_garbage_are_reloaded_once(
     fake: FakeBinance, t: FakeTime
 ) -> None:

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, pool
 from sqlalchemy.engine import make_url
 
+from journal.collector import _market_sql
 from journal.collector._market_codec import MARKET_CODEC, normalise
 from journal.collector.records import Candle, FundingRate, MarketRecord, OpenInterest, TraderRatio
 from journal.collector.storage import TABLES, MarketStore, MarketWriter
@@ -126,11 +127,61 @@ def test_every_table_upserts_on_its_natural_key(migrated_url: str, table: str) -
                 assert store.count(t) == 0
 
 
+@pytest.mark.parametrize("table", TABLES)
+def test_a_batch_of_many_statements_counts_only_what_changed(migrated_url: str, table: str) -> None:
+    # 1234 rows: on SQLite two statements of 500 rows, then 234 rows one by one.
+    with MarketStore(migrated_url) as store:
+        first = _records(table, 1234, 1.5)
+        assert store.upsert(first) == 1234
+        assert store.upsert(first) == 0
+        changed = _records(table, 1234, 2.5)
+        mixed = [changed[i] if i % 3 == 0 else first[i] for i in range(1234)]
+        assert store.upsert(mixed) == 412  # i % 3 == 0 for 0..1233
+        assert store.count(table) == 1234 == store.distinct_keys(table)
+        assert sorted(store.read(table), key=lambda r: r.key()) == sorted(
+            mixed, key=lambda r: r.key()
+        )
+
+
+def test_sqlite_statements_stay_within_the_builds_variable_limit(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A SQLite built with the old default of 999 variables: 124 candles a statement.
+    upgrade(sqlite_url)
+    monkeypatch.setattr(_market_sql, "_sqlite_variable_limit", lambda conn: 999)
+    with MarketStore(sqlite_url) as store:
+        batch = candles(1000)
+        assert store.upsert(batch) == 1000
+        assert store._upserts._multi["candles"][0] == 124  # type: ignore[union-attr]
+        assert store.read_candles(SOL, "1m") == batch
+
+
 def test_a_mixed_batch_goes_to_each_table(migrated_url: str) -> None:
     with MarketStore(migrated_url) as store:
         batch = [r for t in TABLES for r in _records(t, 7, 3.0)]
         assert store.upsert(batch) == 28
         assert [store.count(t) for t in TABLES] == [7, 7, 7, 7]
+
+
+def test_an_interleaved_batch_keeps_each_keys_last_record_per_table(migrated_url: str) -> None:
+    with MarketStore(migrated_url) as store:
+        old = {t: _records(t, 4, 3.0) for t in TABLES}
+        new = {t: _records(t, 4, 4.0) for t in TABLES}
+        # Tables take turns, and every table sees key 1 twice: old first, then new.
+        batch = [r for i in (0, 1, 2, 3) for t in TABLES for r in (old[t][i], new[t][1])]
+        assert store.upsert(batch) == 4 * len(TABLES)
+        for t in TABLES:
+            got = sorted(store.read(t), key=lambda r: r.key())
+            assert got == sorted(
+                [old[t][0], new[t][1], old[t][2], old[t][3]], key=lambda r: r.key()
+            )
+
+
+def test_append_refuses_what_is_not_a_market_record(migrated_url: str) -> None:
+    with MarketStore(migrated_url) as store:
+        with pytest.raises(StoreDataError, match="not a market record: tuple"):
+            store.append([*candles(2), (SOL, "1m", T0, 1.0, 1.0, 1.0, 1.0, 1.0)])  # type: ignore[list-item]
+        assert store.count("candles") == 0
 
 
 def test_an_invalid_record_refuses_the_upsert_and_writes_nothing(migrated_url: str) -> None:
