@@ -1,7 +1,7 @@
 """The event store: append-only, idempotent on ``event_id``, streamed reads.
 
-Dialect details live here and in `journal.dialects` (SQLite / PostgreSQL); everyone
-else is dialect-blind.
+Dialect details live here (SQLite / PostgreSQL), with the schema in `journal.store.schema`;
+everyone else is dialect-blind.
 
 - **SQLite**: WAL, ``synchronous=NORMAL``, a 30 s busy timeout for readers. Appends run
   ``BEGIN IMMEDIATE`` + ``executemany(INSERT ... ON CONFLICT(event_id) DO NOTHING)`` on the
