@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from journal.cli.incidents import _Tally, incident_id
+from journal.history.incident_report import _Tally, incident_id
 from tests.test_cli_status import at, build_journal, ok, one_line_error, run
 
 BREAKER = incident_id("breaker", "binance_ohlcv", at(60))

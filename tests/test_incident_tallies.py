@@ -1,6 +1,6 @@
 """Errors during an incident and their peak: the fold's tally against the definition.
 
-The definition (`journal.cli.incidents`): for a breaker the errors named after it, for a
+The definition (`journal.history.incident_report`): for a breaker the errors named after it, for a
 burst the errors of its type, with ``start <= ts <= end`` (ongoing: up to the moment asked),
 taken in id order, and the most of them within any 60 seconds. The fold's tally, when
 `IncidentsSnapshot.tally` gives it, must equal that; ``journal incidents`` (which starts from
@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journal.cli.incidents import Kpis, Report, Row, _deltas, _Tally, collect, incident_id
-from journal.cli.incidents import outages as read_outages
 from journal.events import Event, breaker_event, calls_event, error_event, journal_event
+from journal.history.incident_report import Kpis, Report, Row, _deltas, _Tally, collect, incident_id
+from journal.history.incident_report import outages as read_outages
 from journal.history.replay import replay
 from journal.history.snapshots import NO_SNAPSHOTS, SnapshotPolicy
 from journal.projections.incidents import Incident

@@ -219,7 +219,7 @@ class MonitorApp(App[int]):
 
     def open_incident(self, row: Any, until: int) -> None:
         """Show the incident's events and put the history cursor at its start."""
-        from journal.cli.incidents import incident_filters
+        from journal.history.incident_report import incident_filters
 
         scope = incident_filters(row, until)
         f = EventFilter(

@@ -57,7 +57,7 @@ class ListCounted(Message):
 
 @dataclass
 class IncidentsLoaded(Message):
-    """The incidents report (`journal.cli.incidents.Report`) as of ``until``."""
+    """The incidents report (`journal.history.incident_report.Report`) as of ``until``."""
 
     report: Any
     until: int

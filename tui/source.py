@@ -217,7 +217,7 @@ class JournalSource:
 
     def incidents(self, until: int) -> Any:
         """`journal incidents` over the whole journal up to ``until`` (a `Report`)."""
-        from journal.cli.incidents import collect
+        from journal.history.incident_report import collect
 
         return collect(self.store, None, until)
 

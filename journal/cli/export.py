@@ -386,8 +386,8 @@ def _incident_scope(
 ) -> tuple[int, int]:
     """Narrow an export to one incident: its span, and what it is about (added to ``filters``;
     a filter the user gave as well must agree)."""
-    from journal.cli.incidents import find_incident, incident_filters
     from journal.events import now_us
+    from journal.history.incident_report import find_incident, incident_filters
 
     if since is not None or until is not None:
         raise ConfigError("--incident sets the time range: leave out --since and --until")

@@ -1,6 +1,6 @@
 """Incidents: breaker outages, error bursts and store outages, with the MTTR summary.
 
-The list is `journal incidents` over the whole journal (`journal.cli.incidents.collect`).
+The list is `journal incidents` over the whole journal (`journal.history.incident_report.collect`).
 Enter opens the incident's events (the filter of ``journal incidents show``) and puts the
 history cursor at its start.
 """
