@@ -93,6 +93,18 @@ def realistic_events(
     return out
 
 
+def peak_rss_kib() -> int:
+    """This process's peak RSS in KiB: VmHWM, which starts afresh at exec. (ru_maxrss does
+    not: a child spawned by a benchmark that holds generated events inherits its peak.)"""
+    with contextlib.suppress(OSError), open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def timed(fn: Callable[[], Any]) -> float:
     """Seconds taken by ``fn()``."""
     t0 = time.perf_counter()

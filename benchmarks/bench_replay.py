@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -20,9 +19,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import pg_schema, psycopg2_connect, realistic_events, report, table, timed
+from _common import (
+    peak_rss_kib,
+    pg_schema,
+    psycopg2_connect,
+    realistic_events,
+    report,
+    table,
+    timed,
+)
 
 from journal.history.replay import replay
+from journal.history.snapshots import NO_SNAPSHOTS
 from journal.store.event_store import EventStore
 from journal.store.migrate import upgrade
 
@@ -77,8 +85,9 @@ def raw_pg(url: str, cols: str) -> int:
 
 
 def ours(url: str) -> int:
+    # a full replay: the cached journal may hold snapshots (bench_cli's commands write them)
     with EventStore(url) as store:
-        state = replay(store)
+        state = replay(store, snapshots=NO_SNAPSHOTS)
         state.snapshot()
         return state.events_seen
 
@@ -90,12 +99,12 @@ def rss_child(url: str, until_index: int) -> None:
         if until_index:
             ev = list(store.read(after_id=until_index - 1, limit=1))
             until = ev[0].ts if ev else None
-        state = replay(store, until=until)
+        state = replay(store, until=until, snapshots=NO_SNAPSHOTS)
     print(
         json.dumps(
             {
                 "events": state.events_seen,
-                "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "maxrss_kib": peak_rss_kib(),
             }
         )
     )

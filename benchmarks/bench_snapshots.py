@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import table
+from _common import peak_rss_kib, table
 from bench_replay import load
 from sqlalchemy import text
 
@@ -64,14 +63,6 @@ def timed_replays(url: str, ats: list[int], *, snapshots: bool) -> list[float]:
                 replay_snapshot(store, at, snapshots=NO_SNAPSHOTS)
             out.append(time.perf_counter() - t0)
     return out
-
-
-def peak_rss_kib() -> int:
-    """This process's peak RSS (VmHWM: unlike ru_maxrss, not inherited from the parent at spawn)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def rss_child(url: str, at: int, mode: str) -> None:

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import table
+from _common import peak_rss_kib, table
 from bench_replay import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +76,7 @@ async def child(url: str, case: str, jumps: int) -> dict[str, Any]:
             await _wait(pilot, lambda: lst.event_at(lst.cursor) is not None)
             out["scroll_s"] = time.perf_counter() - t
             out["rows_held"] = sum(len(p) for p in lst.pages.values())
-    out["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out["maxrss_kib"] = peak_rss_kib()
     return out
 
 
