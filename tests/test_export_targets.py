@@ -78,6 +78,16 @@ def test_a_full_device_is_one_line_and_stays_a_device(
     assert stat.S_ISCHR(os.stat(dev_full).st_mode)
 
 
+def test_import_of_a_pipe_is_one_line_and_imports_nothing(url: str, tmp_path: Path) -> None:
+    """Import reads its file twice (validate, then add): a FIFO or /dev/stdin is refused."""
+    fifo = tmp_path / "in.jsonl"
+    os.mkfifo(fifo)
+    done = run_journal("import", "--db", url, str(fifo), cwd=tmp_path)
+    assert_one_line_error(done, "is not a regular file; save it to a file first")
+    with EventStore(url) as store:
+        assert store.count() == 5
+
+
 def test_prune_export_first_refuses_a_stream_and_deletes_nothing(url: str, tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.jsonl"
     os.mkfifo(fifo)

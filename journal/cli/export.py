@@ -338,6 +338,23 @@ def _stamp(path: str) -> tuple[int, int, int]:
     return st.st_ino, st.st_size, st.st_mtime_ns
 
 
+def _regular_file(path: str) -> None:
+    """Import reads its file twice: a pipe or a device cannot be read again."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"cannot read {path}: Is a directory")
+    if not stat.S_ISREG(mode):
+        raise ConfigError(
+            f"import reads a file twice (validate, then add): {path} is not a regular file;"
+            " save it to a file first"
+        )
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Validate the whole file, then append it in batches (idempotent on event_id)."""
     from journal.errors import SchemaNotReady
@@ -348,6 +365,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     path = args.file
     if path == "-":
         raise ConfigError("import reads a file twice (validate, then add): give a file, not -")
+    _regular_file(path)
     if args.migrate:
         migrate.upgrade(url)
     try:
