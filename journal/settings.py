@@ -127,6 +127,18 @@ def redact_url(url: str) -> str:
         return hide_password(url) if url.strip() else "<empty url>"
 
 
+def command_db_url(raw: str | None) -> str:
+    """The validated URL of a command (``--db``, else ``JOURNAL_DB_URL``, else the default);
+    an in-memory database is refused (it holds nothing once the command ends)."""
+    url = resolve_db_url(raw)
+    if is_memory_url(url):
+        raise ConfigError(
+            f"{redact_url(url)} is an in-memory database, gone when the command ends: "
+            "give a file (sqlite:///journal.db) or a PostgreSQL URL"
+        )
+    return url
+
+
 _REL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*(ago)?\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 

@@ -26,7 +26,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def check_journal(raw_url: str | None) -> str:
     """The validated URL of a migrated journal; `JournalError` (one line) otherwise."""
-    from journal.cli.migrate import command_db_url
+    from journal.settings import command_db_url
     from journal.store.migrate import check_migrated
 
     url = command_db_url(raw_url)

@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 
-from journal.cli.migrate import command_db_url
 from journal.errors import ConfigError
-from journal.settings import parse_time, redact_url
+from journal.settings import command_db_url, parse_time, redact_url
 
 if TYPE_CHECKING:
     from journal.events import Event

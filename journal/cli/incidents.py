@@ -11,7 +11,6 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from journal.cli.migrate import command_db_url
 from journal.errors import ConfigError
 from journal.history.incident_report import (
     KINDS,
@@ -22,7 +21,7 @@ from journal.history.incident_report import (
     find_incident,
     incident_filters,
 )
-from journal.settings import parse_time
+from journal.settings import command_db_url, parse_time
 
 if TYPE_CHECKING:
     from journal.events import Event

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from journal.errors import ConfigError
-from journal.settings import is_memory_url, redact_url, resolve_db_url
+from journal.settings import command_db_url, redact_url, resolve_db_url
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -37,17 +37,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _url(args: argparse.Namespace) -> str:
     return command_db_url(args.db)
-
-
-def command_db_url(raw: str | None) -> str:
-    """The validated URL of a command; an in-memory database is refused (it holds nothing)."""
-    url = resolve_db_url(raw)
-    if is_memory_url(url):
-        raise ConfigError(
-            f"{redact_url(url)} is an in-memory database, gone when the command ends: "
-            "give a file (sqlite:///journal.db) or a PostgreSQL URL"
-        )
-    return url
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

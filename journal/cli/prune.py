@@ -8,9 +8,8 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from journal.cli.migrate import command_db_url
 from journal.errors import ConfigError
-from journal.settings import parse_time, redact_url
+from journal.settings import command_db_url, parse_time, redact_url
 
 if TYPE_CHECKING:
     from journal.history.pruning import PrunePlan

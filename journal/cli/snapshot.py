@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from journal.cli.migrate import command_db_url
-from journal.settings import parse_time
+from journal.settings import command_db_url, parse_time
 
 EPILOG = """\
 examples:

@@ -14,9 +14,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from journal.cli.migrate import command_db_url
 from journal.errors import ConfigError
-from journal.settings import parse_time
+from journal.settings import command_db_url, parse_time
 
 if TYPE_CHECKING:
     from journal.dashboard import WriterFold
