@@ -330,28 +330,22 @@ def _events(path: str) -> Iterator[Event]:
 
 
 def _stamp(path: str) -> tuple[int, int, int]:
+    """The file's identity, to see it unchanged between the two passes. Import reads its file
+    twice (validate, then add): a directory, a pipe or a device is refused."""
+    import stat
+
     try:
         st = os.stat(path)
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return st.st_ino, st.st_size, st.st_mtime_ns
-
-
-def _regular_file(path: str) -> None:
-    """Import reads its file twice: a pipe or a device cannot be read again."""
-    import stat
-
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(mode):
+    if stat.S_ISDIR(st.st_mode):
         raise ConfigError(f"cannot read {path}: Is a directory")
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(st.st_mode):
         raise ConfigError(
             f"import reads a file twice (validate, then add): {path} is not a regular file;"
             " save it to a file first"
         )
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -364,14 +358,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     path = args.file
     if path == "-":
         raise ConfigError("import reads a file twice (validate, then add): give a file, not -")
-    _regular_file(path)
+    before = _stamp(path)
     if args.migrate:
         migrate.upgrade(url)
     try:
         migrate.check_migrated(url)
     except SchemaNotReady as exc:
         raise ConfigError(f"{exc} (or add --migrate)") from None
-    before = _stamp(path)
     total = sum(1 for _ in _events(path))  # pass 1: every record parsed and validated
     if _stamp(path) != before:  # pass 2 must read what pass 1 checked
         raise ConfigError(f"{path} changed while it was being checked; nothing imported")

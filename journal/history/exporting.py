@@ -136,14 +136,14 @@ def atomic_output(path: str, *, streams: bool = True) -> Iterator[IO[str]]:
     the output is on disk before it goes on).
     """
     target = Path(path)
-    if target.is_dir():
-        raise ConfigError(f"cannot write {path}: it is a directory")
     try:
         mode = target.stat().st_mode  # through links
     except FileNotFoundError:
         mode = None
     except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise _cannot_write(path, exc) from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise ConfigError(f"cannot write {path}: it is a directory")
     if mode is not None and not stat.S_ISREG(mode):
         if not streams:
             raise ConfigError(f"cannot write {path}: not a regular file")
@@ -155,7 +155,7 @@ def atomic_output(path: str, *, streams: bool = True) -> Iterator[IO[str]]:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise _cannot_write(path, exc) from None
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -170,9 +170,14 @@ def atomic_output(path: str, *, streams: bool = True) -> Iterator[IO[str]]:
             os.unlink(tmp)
         if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
             # a full disk, a file size limit, a vanished folder: one line, no partial file
-            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise _cannot_write(path, exc) from None
         raise
     _fsync_dir(folder)
+
+
+def _cannot_write(path: str, exc: OSError) -> ConfigError:
+    """A failure to write the output, as one line."""
+    return ConfigError(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def _stream_output(path: str) -> Iterator[IO[str]]:
@@ -180,7 +185,7 @@ def _stream_output(path: str) -> Iterator[IO[str]]:
     try:
         f = open(path, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115 (closed below)
     except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise _cannot_write(path, exc) from None
     try:
         with f:
             yield f
@@ -188,7 +193,7 @@ def _stream_output(path: str) -> Iterator[IO[str]]:
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise _cannot_write(path, exc) from None
 
 
 def _fsync_dir(folder: Path) -> None:
