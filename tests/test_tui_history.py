@@ -13,6 +13,7 @@ from textual.widgets import DataTable
 from journal.events import iso
 from journal.tui.app import MonitorApp
 from journal.tui.screens.history import HistoryScreen
+from journal.tui.widgets.board import BoardView
 from tests.journal_cli import run_journal
 from tests.test_tui_support import END, T0, S, seed, settle, table_rows, text_of
 
@@ -80,6 +81,26 @@ async def test_keys_move_the_cursor_and_the_board_follows(journal_url: str) -> N
         await _keys(pilot, "end")
         assert h.at == LAST
         assert iso(LAST) in text_of(h.query_one("#cursor"))
+
+
+async def test_cursor_keys_move_the_cursor_on_a_board_that_scrolls(journal_url: str) -> None:
+    # at 80x24 the board is taller than the screen: the focused board scrolls, and home, end,
+    # left and right (which a scrolling container also binds) still move the cursor
+    app = MonitorApp(journal_url, clock=lambda: END, follow=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        h = await _history(app, pilot)
+        board = h.query_one(BoardView)
+        assert board.max_scroll_y > 0 and app.focused is board
+        await _keys(pilot, "home")
+        assert h.at == FIRST and _total(h) == "1"
+        await _keys(pilot, "right")
+        assert h.at == T0 + 15 * S
+        await _keys(pilot, "left")
+        assert h.at == FIRST
+        await _keys(pilot, "end")
+        assert h.at == LAST
+        await _keys(pilot, "pagedown")  # the board's own keys still scroll it
+        assert board.scroll_y > 0 and h.at == LAST
 
 
 async def test_incident_jumps_go_to_incident_starts(journal_url: str) -> None:

@@ -9,6 +9,7 @@ touch the database.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -17,9 +18,10 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from journal.events import now_us
+from journal.dashboard import span_text
+from journal.events import iso, now_us
 
-from .messages import LiveLoaded, LiveUpdated, WorkFailed
+from .messages import LiveLoaded, LiveUpdated, WorkFailed, failed
 from .model import Board, EventFilter, build_board
 from .screens.events import EventsScreen
 from .screens.help import HelpScreen
@@ -29,6 +31,8 @@ from .screens.live import LiveScreen
 from .source import Folded, JournalSource
 
 POLL_INTERVAL_S = 1.0
+RETRY_REPLAY_S = 2.0  # the first replay failed (database down): try again after this
+NOTIFY_AGAIN_S = 30.0  # the same failure is notified again only after this
 
 
 class MonitorApp(App[int]):
@@ -77,6 +81,10 @@ class MonitorApp(App[int]):
         self._loading = True
         self._latest_hint = 0
         self.pending_history_at: int | None = None
+        # the database as the follow worker last found it: the failure and since when
+        self.db_error: str | None = None
+        self.db_down_since: int | None = None
+        self._notified: dict[str, float] = {}  # failure text -> when it was last notified
 
     # ------------------------------------------------------------ life
 
@@ -99,13 +107,25 @@ class MonitorApp(App[int]):
                 board = build_board(folded.state, folded.writer, self.clock())
                 self.live = folded
         except Exception as exc:
-            self.post_message(WorkFailed(f"replay: {exc}"))
+            self.post_message(failed("replay", exc))
             return
         self.post_message(LiveLoaded(board, span))
 
+    def _replay_failed(self) -> None:
+        """The first replay failed: say so on the Live screen and try again shortly."""
+        self._loading = False
+        for screen in self._live_screens():
+            screen.waiting(self.live_status_text())
+        self.set_timer(RETRY_REPLAY_S, self._retry_replay)
+
+    def _retry_replay(self) -> None:
+        self._loading = True
+        self.progress_timer.resume()
+        self._load_live()
+
     def _show_progress(self) -> None:
         if not self._loading:
-            self.progress_timer.stop()
+            self.progress_timer.pause()
             return
         screen = self.screen
         if isinstance(screen, LiveScreen):
@@ -114,6 +134,7 @@ class MonitorApp(App[int]):
 
     def on_live_loaded(self, message: LiveLoaded) -> None:
         self._loading = False
+        self._recovered()
         self.span = message.span
         self.last_id = message.board.newest_id or 0
         self._show_live(message.board)
@@ -132,13 +153,14 @@ class MonitorApp(App[int]):
             self.last_id, new = self.source.follow(self.live, self.last_id)
             board = build_board(self.live.state, self.live.writer, self.clock())
         except Exception as exc:
-            self.post_message(WorkFailed(f"follow: {exc}"))
+            self.post_message(failed("follow", exc))
             return
         finally:
             self._fold_lock.release()
         self.post_message(LiveUpdated(board, new, self.live.state.newest_ts))
 
     def on_live_updated(self, message: LiveUpdated) -> None:
+        self._recovered()
         self.followed += message.new
         if message.new and message.newest_ts is not None:
             if self.span is None:
@@ -167,12 +189,44 @@ class MonitorApp(App[int]):
                     yield screen
 
     def live_status_text(self) -> str:
-        """The follow line: following or paused, and what was followed."""
+        """The follow line: following or paused, and what was followed; or the outage."""
+        if self.db_error is not None:
+            since = iso(self.db_down_since)[11:19] if self.db_down_since is not None else "?"
+            again = "retrying" if self.following or self.live is None else "paused (p retries)"
+            return f"Database unreachable since {since} UTC, {again}: {self.db_error}"
         state = "following" if self.following else "paused (p follows)"
         return f"Live, {state}: last id {self.last_id:,}; {self.followed:,} new event(s) followed"
 
     def on_work_failed(self, message: WorkFailed) -> None:
+        """Notify a failure once (again only after `NOTIFY_AGAIN_S`); the follow and the first
+        replay keep their outage in the Live status line and notify when it starts and ends."""
+        if message.where in ("follow", "replay"):
+            first = self.db_error is None
+            self.db_error = message.error
+            if first:
+                self.db_down_since = self.clock()
+            if message.where == "replay":
+                self._replay_failed()
+            elif self.live_board is not None:
+                self._show_live(self.live_board)
+            if not first:
+                return
+        now = time.monotonic()
+        last = self._notified.get(message.text)
+        if last is not None and now - last < NOTIFY_AGAIN_S:
+            return
+        self._notified[message.text] = now
         self.notify(message.text, severity="error", title="database", timeout=8, markup=False)
+
+    def _recovered(self) -> None:
+        """The database answered again after a failed follow or replay: say so, once."""
+        if self.db_error is None:
+            return
+        down = self.db_down_since
+        self.db_error = self.db_down_since = None
+        self._notified.clear()
+        lasted = "" if down is None else f" after {span_text((self.clock() - down) / 1e6)}"
+        self.notify(f"database reachable again{lasted}", title="database", markup=False)
 
     # ------------------------------------------------------------ actions
 

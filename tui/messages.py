@@ -8,6 +8,7 @@ from typing import Any
 from textual.message import Message
 
 from journal.events import Event
+from journal.sanitizing.safetext import safe_str
 
 from .model import Board
 
@@ -65,6 +66,19 @@ class IncidentsLoaded(Message):
 
 @dataclass
 class WorkFailed(Message):
-    """A worker's database work failed; ``text`` is one line for people."""
+    """A worker's database work failed: ``where`` (replay, follow, events, ...) and ``error``,
+    one line for people. The screen that started the work shows it in its status line; the
+    app notifies."""
 
-    text: str
+    where: str
+    error: str
+
+    @property
+    def text(self) -> str:
+        """``where: error``."""
+        return f"{self.where}: {self.error}"
+
+
+def failed(where: str, exc: BaseException) -> WorkFailed:
+    """The `WorkFailed` for ``exc``: its text on one line (an unprintable error is named)."""
+    return WorkFailed(where, " ".join(safe_str(exc).split()))

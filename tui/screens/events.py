@@ -18,7 +18,7 @@ from journal.errors import ConfigError, JournalError
 from journal.events import KINDS, SEVERITIES, iso, to_us
 from journal.settings import parse_time
 
-from ..messages import ListCounted, PageLoaded, WorkFailed
+from ..messages import ListCounted, PageLoaded, WorkFailed, failed
 from ..model import EventFilter, split_values
 from ..widgets.event_list import PAGE_SIZE, EventList
 
@@ -164,7 +164,7 @@ class EventsScreen(Screen[None]):
             through = source.latest_id()
             total = source.count(f, through + 1)
         except Exception as exc:
-            self.post_message(WorkFailed(f"events: {exc}"))
+            self.post_message(failed("events", exc))
             return
         self.post_message(ListCounted(generation, total, through))
 
@@ -188,6 +188,15 @@ class EventsScreen(Screen[None]):
                 else "The journal is empty: no events yet."
             )
 
+    def on_work_failed(self, message: WorkFailed) -> None:
+        """A count or a page failed: say so where the count goes; `r` (or scrolling) retries."""
+        if message.where != "events":
+            return  # an export's failure is the app's notification alone
+        self.query_one("#events-status", Static).update(
+            Text(f"Could not read events (r retries): {message.error}")
+        )
+        self.query_one(EventList).forget_requests()
+
     # ------------------------------------------------------------ pages
 
     @on(EventList.PageWanted)
@@ -207,7 +216,7 @@ class EventsScreen(Screen[None]):
             else:
                 events = source.page(f, through + 1, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
         except Exception as exc:
-            self.post_message(WorkFailed(f"events: {exc}"))
+            self.post_message(failed("events", exc))
             return
         self.post_message(PageLoaded(generation, page, events))
 
@@ -270,7 +279,7 @@ class EventsScreen(Screen[None]):
         try:
             said = source.export(f, path)
         except Exception as exc:
-            self.post_message(WorkFailed(f"export: {exc}"))
+            self.post_message(failed("export", exc))
             return
         self.app.call_from_thread(self.notify, said or f"exported to {path}", title="export")
         self.last_export = path

@@ -12,6 +12,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,7 +21,7 @@ from textual.widgets import Footer, Header, Static
 
 from journal.events import iso
 
-from ..messages import HistoryFolded, WorkFailed
+from ..messages import HistoryFolded, WorkFailed, failed
 from ..model import build_board
 from ..widgets.board import BoardView
 from ..widgets.timeline import Timeline
@@ -40,9 +41,10 @@ class CursorMoved(HistoryFolded):
 class HistoryScreen(Screen[None]):
     """Time travel over the journal."""
 
+    # the board scrolls (up, down, page keys); the cursor keys it would also take come first
     BINDINGS = [
-        Binding("right", "step_event(1)", "Next event"),
-        Binding("left", "step_event(-1)", "Prev event"),
+        Binding("right", "step_event(1)", "Next event", priority=True),
+        Binding("left", "step_event(-1)", "Prev event", priority=True),
         Binding("full_stop", "step(60000000)", "+1 min"),
         Binding("comma", "step(-60000000)", "-1 min"),
         Binding("greater_than_sign", "step(3600000000)", "+1 h"),
@@ -51,8 +53,8 @@ class HistoryScreen(Screen[None]):
         Binding("B", "jump_breaker(-1)", "Prev transition"),
         Binding("n", "jump_incident(1)", "Next incident"),
         Binding("N", "jump_incident(-1)", "Prev incident"),
-        Binding("home", "edge(0)", "Oldest"),
-        Binding("end", "edge(1)", "Newest"),
+        Binding("home", "edge(0)", "Oldest", priority=True),
+        Binding("end", "edge(1)", "Newest", priority=True),
         Binding("space", "play", "Play/pause"),
         Binding("s", "speed", "Speed"),
     ]
@@ -66,6 +68,7 @@ class HistoryScreen(Screen[None]):
         self._lock = threading.Lock()
         self._moves: deque[Move] = deque()
         self._folding = False
+        self.failure: str | None = None  # the last fold's error, until a fold succeeds
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -144,7 +147,7 @@ class HistoryScreen(Screen[None]):
             with self._lock:
                 self._moves.clear()
                 self._folding = False
-            self.post_message(WorkFailed(f"history: {exc}"))
+            self.post_message(failed("history", exc))
 
     def action_step_event(self, direction: int) -> None:
         source = self.app.source  # type: ignore[attr-defined]
@@ -196,11 +199,17 @@ class HistoryScreen(Screen[None]):
 
     # ------------------------------------------------------------ drawing
 
+    def on_work_failed(self, message: WorkFailed) -> None:
+        """A fold failed: the cursor line says so until a move folds again."""
+        self.failure = message.error
+        self._show_cursor()
+
     def on_history_folded(self, message: HistoryFolded) -> None:
         message.stop()
         if isinstance(message, CursorMoved):
             self._show_cursor(message.at)
             return
+        self.failure = None
         if message.at == self.at:
             self.query_one(BoardView).show(message.board)
         self._show_cursor(message.at)
@@ -214,7 +223,12 @@ class HistoryScreen(Screen[None]):
         if at is None:
             return
         state = "playing" if self.playing else "paused"
-        pending = "" if at == self.folded_at else "  (folding...)"
+        if self.failure is not None:
+            pending = f"  fold failed (any move retries): {self.failure}"
+        elif at != self.folded_at:
+            pending = "  (folding...)"
+        else:
+            pending = ""
         self.query_one("#cursor", Static).update(
-            f"Cursor: {iso(at)}  [{state} {self.speed}x]{pending}"
+            Text(f"Cursor: {iso(at)}  [{state} {self.speed}x]{pending}")
         )

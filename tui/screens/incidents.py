@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from journal.dashboard import span_text
 from journal.events import iso
 
-from ..messages import IncidentsLoaded, WorkFailed
+from ..messages import IncidentsLoaded, WorkFailed, failed
 
 
 class IncidentsScreen(Screen[None]):
@@ -59,7 +59,7 @@ class IncidentsScreen(Screen[None]):
         try:
             report = source.incidents(until)
         except Exception as exc:
-            self.post_message(WorkFailed(f"incidents: {exc}"))
+            self.post_message(failed("incidents", exc))
             return
         self.post_message(IncidentsLoaded(report, until))
 
@@ -92,6 +92,12 @@ class IncidentsScreen(Screen[None]):
             )
         self.query_one("#incidents-summary", Static).update(text)
         table.focus()
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        """Loading failed: say so in the summary; `r` retries."""
+        self.query_one("#incidents-summary", Static).update(
+            Text(f"Could not load incidents (r retries): {message.error}")
+        )
 
     def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
         message.stop()

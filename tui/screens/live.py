@@ -34,7 +34,13 @@ class LiveScreen(Screen[None]):
         self.query_one("#live-status", Static).update(status)
         self.query_one(BoardView).show(board)
 
+    def waiting(self, status: str) -> None:
+        """No board yet: the first replay failed and will be tried again."""
+        self.query_one("#live-progress").display = False
+        self.query_one("#live-status", Static).update(status)
+
     def progress(self, done: int, total: int) -> None:
         """Replay progress (ids folded of the newest id)."""
         bar = self.query_one("#live-progress", ProgressBar)
+        bar.display = True
         bar.update(total=max(1, total), progress=min(done, total))

@@ -111,6 +111,11 @@ class EventList(ScrollView, can_focus=True):
         if self.cursor // PAGE_SIZE == page:
             self._announce()
 
+    def forget_requests(self) -> None:
+        """Pages asked for and never answered (a failed read) are asked again when drawn."""
+        self._asked.clear()
+        self.refresh()
+
     def event_at(self, row: int) -> Event | None:
         """The event on ``row`` if its page is loaded."""
         page = self.pages.get(row // PAGE_SIZE)
