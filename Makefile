@@ -37,16 +37,16 @@ demo: $(RUNSTAMP)
 	$(BIN)/python -m journal demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check journal collector tui tests benchmarks migrations
-	$(BIN)/ruff format --check journal collector tui tests benchmarks migrations
+	$(BIN)/ruff check journal collector tui tests benchmarks migrations docs
+	$(BIN)/ruff format --check journal collector tui tests benchmarks migrations docs
 	$(BIN)/mypy
 	$(BIN)/mypy collector
 	$(BIN)/mypy tui
 	$(BIN)/mypy tests/typing
 
 fmt: $(STAMP)
-	$(BIN)/ruff format journal collector tui tests benchmarks migrations
-	$(BIN)/ruff check --fix journal collector tui tests benchmarks migrations
+	$(BIN)/ruff format journal collector tui tests benchmarks migrations docs
+	$(BIN)/ruff check --fix journal collector tui tests benchmarks migrations docs
 
 test: lint
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -q -p no:cacheprovider $(PYTEST_ARGS)

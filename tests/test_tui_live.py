@@ -14,6 +14,7 @@ from textual.widgets import DataTable
 from journal.tui.app import MonitorApp
 from journal.tui.screens.help import HelpScreen, key_label
 from journal.tui.screens.live import LiveScreen
+from journal.tui.widgets.board import BoardView
 from tests.journal_cli import assert_one_line_error, run_journal
 from tests.test_tui_support import END, T0, S, seed, settle, table_rows, text_of
 
@@ -60,6 +61,27 @@ async def test_live_board_shows_counts_rates_breakers_and_health(journal_url: st
         # minute m before END holds the errors with 60m <= END - ts < 60m + 60 (oldest first):
         # TimeoutError at 540..590 s before END (11) and 535 s (1), ValueError 380..400 s, DiskFull 300 s
         assert app.live_board.per_minute == (0, 0, 0, 0, 0, 11, 1, 0, 3, 1, 0, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 48)])
+async def test_the_board_fits_health_and_breakers_first(
+    journal_url: str, size: tuple[int, int]
+) -> None:
+    # What needs attention first is on screen without scrolling, even at 80x24; no table of
+    # the board is cut short (every row shown, no scrollbar of its own) at any width, and the
+    # breakers' columns all fit from 80 columns up
+    app = _app(journal_url, follow=False)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        board = app.screen.query_one(BoardView)
+        visible = board.content_region.bottom
+        for wid in ("#stats", "#health", "#breakers"):
+            assert app.screen.query_one(wid).region.bottom <= visible, wid
+        for wid in ("#breakers", "#types", "#recent"):
+            table = app.screen.query_one(wid, DataTable)
+            assert table.max_scroll_y == 0 and table.region.height == table.row_count + 1, wid
+        breakers = app.screen.query_one("#breakers", DataTable)
+        assert breakers.virtual_size.width <= breakers.region.width
 
 
 async def test_live_follows_events_appended_by_another_process(journal_url: str) -> None:

@@ -49,18 +49,21 @@ class BoardView(VerticalScroll):
         self.board: Board | None = None
 
     def compose(self) -> ComposeResult:
+        # What needs attention first: at 80x24 statistics, health and the breakers fit above
+        # the fold. Wide terminals put statistics beside health and types beside the chart;
+        # the breakers and recent errors always have the whole width for their columns.
         yield Static(EMPTY_TEXT, id="empty")
         with Vertical(id="sections"):
             yield Static(id="stats", classes="section")
-            with Vertical(id="left", classes="column"):
-                yield DataTable(id="types", classes="section", cursor_type="none")
-                yield Static(id="types-more", classes="section")
-                yield DataTable(id="recent", classes="section", cursor_type="none")
-            with Vertical(id="right", classes="column"):
-                yield DataTable(id="breakers", classes="section", cursor_type="none")
-                yield Static(id="health", classes="section")
+            yield Static(id="health", classes="section")
+            yield DataTable(id="breakers", classes="section whole", cursor_type="none")
+            with Vertical(id="types-box", classes="section"):
+                yield DataTable(id="types", cursor_type="none")
+                yield Static(id="types-more")
+            with Vertical(id="chart-box", classes="section"):
                 yield Static(id="spark-label")
                 yield Sparkline([], id="spark")
+            yield DataTable(id="recent", classes="section whole", cursor_type="none")
 
     def on_mount(self) -> None:
         types = self.query_one("#types", DataTable)
@@ -85,16 +88,16 @@ class BoardView(VerticalScroll):
         rates = snap.rates.total
         stats = Text()
         stats.append("OVERALL  ", style="bold")
-        stats.append(f"as of {iso(at)[:19] if at is not None else '-'}\n")
-        stats.append(f"Total errors: {snap.errors.total:,}", style="bold")
+        stats.append(f"as of {iso(at)[:19].replace('T', ' ') if at is not None else '-'}")
+        if board.newest_ts is not None:
+            stats.append(f"   newest event {_ago(at, board.newest_ts)} ago")
+        stats.append(f"\nTotal errors: {snap.errors.total:,}", style="bold")
         exact = "" if snap.errors.diversity_exact else ">= "
         stats.append(f"   Types: {exact}{snap.errors.diversity:,}")
         stats.append(f"   Events: {snap.events_seen:,}\n")
         stats.append(
             "Errors/min: " + "  ".join(f"{rates.get(m, 0.0):.2f} ({m}m)" for m in RATE_WINDOWS_MIN)
         )
-        if board.newest_ts is not None:
-            stats.append(f"\nNewest event: {_ago(at, board.newest_ts)} ago")
         self.query_one("#stats", Static).update(stats)
 
         types = self.query_one("#types", DataTable)
@@ -109,6 +112,7 @@ class BoardView(VerticalScroll):
         more = self.query_one("#types-more", Static)
         more.update(f"... and {hidden:,} more type(s)" if hidden > 0 else "")
         more.display = hidden > 0
+        types.display = bool(by_type)
 
         recent = self.query_one("#recent", DataTable)
         recent.clear()
@@ -162,5 +166,5 @@ class BoardView(VerticalScroll):
         mttr = "n/a" if inc.mttr_s is None else span_text(inc.mttr_s)
         out.append(f"\nINCIDENTS: ongoing {len(inc.ongoing)}, resolved {inc.resolved}, MTTR {mttr}")
         if snap.alerts.total:
-            out.append(f"\nALERTS: {snap.alerts.total} fired")
+            out.append(f"; alerts fired: {snap.alerts.total}")
         return out
