@@ -87,6 +87,11 @@ async def test_a_bad_filter_is_refused_with_a_message(journal_url: str) -> None:
         await _set_form(app, pilot, f_kind="oops")
         assert app.screen.query_one(EventList).total == 25
         assert any("unknown kind oops" in n.message for n in app._notifications)
+        await _set_form(
+            app, pilot, f_kind="", f_since="2026-11-28T10:05", f_until="2026-11-28T10:01"
+        )
+        assert app.screen.query_one(EventList).total == 25  # the filter in force is kept
+        assert any("since (2026-11-28T10:05" in n.message for n in app._notifications)
 
 
 async def test_pages_lazily_through_a_large_journal(db_url: str) -> None:

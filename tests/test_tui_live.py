@@ -113,6 +113,25 @@ async def test_live_follows_events_appended_by_another_process(journal_url: str)
         assert "4 new event(s) followed" in text_of(app.screen.query_one("#live-status"))
 
 
+async def test_followed_events_older_than_the_span_widen_it(journal_url: str) -> None:
+    # an import or a late spool can add events older than any seen: History's span takes them
+    app = _app(journal_url, poll_interval=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.span is not None and app.span[0] == T0 + 10 * S
+        from journal.events import error_event
+        from journal.store.event_store import EventStore
+
+        with EventStore(journal_url) as store:
+            store.append([error_event("OldError", "late", name="api_c", ts=T0 - 3600 * S)])
+        for _ in range(50):
+            await pilot.pause(0.1)
+            await settle(pilot, 1)
+            if app.span[0] == T0 - 3600 * S:
+                break
+        assert app.span == (T0 - 3600 * S, T0 + 480 * S)
+
+
 async def test_pause_stops_following(journal_url: str) -> None:
     app = _app(journal_url, poll_interval=0.2)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from journal.dashboard import span_text
 from journal.events import iso, now_us
+from journal.settings import redact_url
 
 from .messages import LiveLoaded, LiveUpdated, WorkFailed, failed
 from .model import Board, EventFilter, build_board
@@ -89,7 +90,7 @@ class MonitorApp(App[int]):
     # ------------------------------------------------------------ life
 
     def on_mount(self) -> None:
-        self.sub_title = self.source.store.__repr__().removeprefix("EventStore(").strip("')")
+        self.sub_title = redact_url(self.url)
         self._load_live()
         self.progress_timer = self.set_interval(0.2, self._show_progress)
         self.poll_timer = self.set_interval(self.poll_interval, self._poll, pause=True)
@@ -164,16 +165,19 @@ class MonitorApp(App[int]):
         self.followed += message.new
         if message.new and message.newest_ts is not None:
             if self.span is None:
-                # first events of an empty journal: the oldest comes from the store later
                 self.span = (message.newest_ts, message.newest_ts)
-                self._refresh_span()
             else:
                 self.span = (self.span[0], max(self.span[1], message.newest_ts))
+            # the oldest too: an import or a late spool may add events older than any seen
+            self._refresh_span()
         self._show_live(message.board)
 
     @work(thread=True, group="span", exclusive=True)
     def _refresh_span(self) -> None:
-        span = self.source.span()
+        try:
+            span = self.source.span()
+        except Exception:
+            return  # the follow worker reports the database's state
         if span is not None:
             self.call_from_thread(setattr, self, "span", span)
 

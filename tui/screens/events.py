@@ -50,6 +50,10 @@ def filter_from_form(values: dict[str, str]) -> EventFilter:
     until_raw = values.get("f-until", "").strip()
     since = to_us(parse_time(since_raw, option="since")) if since_raw else None
     until = to_us(parse_time(until_raw, option="until")) if until_raw else None
+    if since is not None and until is not None and since > until:
+        raise ConfigError(
+            f"since ({iso(since)}) is after until ({iso(until)}): nothing could match"
+        )
     return EventFilter(
         kinds=kinds,
         names=split_values(values.get("f-name", "")),
