@@ -21,6 +21,7 @@ from rich.text import Text
 from journal.events import Event, iso
 from journal.projections.state import RATE_WINDOWS_MIN, JournalSnapshot
 from journal.resilience.tracker import error_dict
+from journal.sanitizing.safetext import printable
 
 STATUS_SCHEMA_VERSION = 1
 _HEALTH_STYLE = {"OK": "bold green", "WARNING": "bold yellow", "CRITICAL": "bold red"}
@@ -177,7 +178,7 @@ def render(
         r = snap.rates.by_type.get(etype, {})
         last = snap.errors.last_seen.get(etype)
         table.add_row(
-            Text(etype),  # text from the journal is never markup
+            Text(printable(etype)),  # journal text: never markup, never a terminal's control
             str(count),
             *(f"{r.get(m, 0.0):.2f}" for m in RATE_WINDOWS_MIN),
             span_text((snap.at - last) / 1e6) + " ago"
@@ -209,8 +210,8 @@ def render(
             rec.add_row(
                 _SEV_MARK.get(e.severity or "", ""),
                 iso(e.ts)[:19],
-                Text(e.error_type or e.name),
-                Text(e.message or ""),
+                Text(printable(e.error_type or e.name)),
+                Text(printable(e.message or "", newlines=True)),
             )
         parts.append(rec)
 
@@ -235,8 +236,8 @@ def render(
                 else "-"
             )
             br.add_row(
-                Text(b.name),
-                Text(b.state, style=style),
+                Text(printable(b.name)),
+                Text(printable(b.state), style=style),
                 in_state,
                 str(b.calls),
                 f"{b.success_rate:.2f}%",
@@ -258,7 +259,7 @@ def render(
         for i in list(inc.items)[-8:]:
             it.add_row(
                 i.kind,
-                Text(i.key),
+                Text(printable(i.key)),
                 iso(i.start)[:19],
                 "ongoing" if i.end is None else iso(i.end)[:19],
                 span_text(i.duration_s),
@@ -269,7 +270,7 @@ def render(
         parts.append(
             Text(
                 f"ALERTS: {snap.alerts.total} fired ("
-                + ", ".join(f"{k}: {v}" for k, v in snap.alerts.by_rule.items())
+                + ", ".join(f"{printable(k)}: {v}" for k, v in snap.alerts.by_rule.items())
                 + ")"
             )
         )
@@ -279,7 +280,7 @@ def render(
     h = snap.health
     parts.append(Text.from_markup(f"[bold]HEALTH:[/] [{_HEALTH_STYLE[h.level]}]{h.label}[/]"))
     for reason in h.reasons:
-        parts.append(Text(f"  - {reason}"))
+        parts.append(Text(f"  - {printable(reason)}"))
     parts.append(Rule())
     return Group(*parts)
 
@@ -298,7 +299,7 @@ def _writer_lines(snap: JournalSnapshot, writer: WriterLife | None) -> list[Rend
     if w.outages_open:
         source, start = w.outages_open[-1]
         ago = f" for {span_text((snap.at - start) / 1e6)}" if snap.at is not None else ""
-        state = f"store UNAVAILABLE since {iso(start)[:19]}{ago} (writer {source})"
+        state = f"store UNAVAILABLE since {iso(start)[:19]}{ago} (writer {printable(source)})"
     else:
         state = "store available"
     last = (

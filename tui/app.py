@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from journal.dashboard import span_text
 from journal.events import iso, now_us
+from journal.sanitizing.safetext import printable
 from journal.settings import redact_url
 
 from .messages import LiveLoaded, LiveUpdated, WorkFailed, failed
@@ -296,7 +297,7 @@ class MonitorApp(App[int]):
         events = self._mode_screen("events")
         if isinstance(events, EventsScreen):
             events.set_filter(f)
-        self.notify(f"incident {row.id}: {f.describe()}", title="incident", markup=False)
+        self.notify(f"incident {row.id}: {printable(f.describe())}", title="incident", markup=False)
 
     def _mode_screen(self, mode: str) -> Screen[Any] | None:
         stack = self._screen_stacks.get(mode)

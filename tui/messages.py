@@ -8,7 +8,7 @@ from typing import Any
 from textual.message import Message
 
 from journal.events import Event
-from journal.sanitizing.safetext import safe_str
+from journal.sanitizing.safetext import printable, safe_str
 
 from .model import Board
 
@@ -81,4 +81,4 @@ class WorkFailed(Message):
 
 def failed(where: str, exc: BaseException) -> WorkFailed:
     """The `WorkFailed` for ``exc``: its text on one line (an unprintable error is named)."""
-    return WorkFailed(where, " ".join(safe_str(exc).split()))
+    return WorkFailed(where, printable(" ".join(safe_str(exc).split())))

@@ -21,6 +21,7 @@ from journal.history.incident_report import (
     find_incident,
     incident_filters,
 )
+from journal.sanitizing.safetext import printable
 from journal.settings import command_db_url, parse_time
 
 if TYPE_CHECKING:
@@ -266,7 +267,7 @@ def _render(report: Report) -> Any:
             table.add_row(
                 r.id,
                 r.kind,
-                Text(r.name),  # text from the journal is never markup
+                Text(printable(r.name)),  # journal text: never markup, never a control
                 _t(r.start),
                 "open" if r.end is None else _t(r.end),
                 span_text(r.duration_s),
@@ -309,7 +310,7 @@ def _render_show(row: Row, data: dict[str, Any]) -> Any:
 
     end = "open" if row.end is None else _t(row.end)
     parts: list[Any] = [
-        Text(f"INCIDENT {row.id}: {row.kind} {row.name}"),
+        Text(f"INCIDENT {row.id}: {row.kind} {printable(row.name)}"),
         Text(
             f"  {_t(row.start)} .. {end} ({span_text(row.duration_s)}); errors {row.errors},"
             f" peak {row.peak_per_min}/min"
@@ -321,7 +322,7 @@ def _render_show(row: Row, data: dict[str, Any]) -> Any:
         parts.append(
             Text(
                 f"  {'+' + format(line['offset_s'], '.1f') + 's':>9}  {line['kind']:<8}"
-                f" {line['name']}  {line['detail']}"
+                f" {printable(line['name'])}  {printable(line['detail'])}"
             )
         )
     if data["timeline_more"]:
@@ -331,4 +332,4 @@ def _render_show(row: Row, data: dict[str, Any]) -> Any:
 
 
 def _states(states: Mapping[str, str]) -> str:
-    return ", ".join(f"{n} {s}" for n, s in states.items()) or "(none)"
+    return ", ".join(f"{printable(n)} {printable(s)}" for n, s in states.items()) or "(none)"

@@ -3,11 +3,26 @@
 The resilience primitives format what callers hand them (exceptions, error types, contexts).
 A ``__str__`` or ``__repr__`` that raises must not turn into an exception in the caller's
 frame, so every such formatting goes through `safe_str` / `safe_repr`.
+
+Text from the journal shown on a terminal goes through `printable`: the journal keeps what
+was recorded, control characters included (an exchange's error page, a hostile message),
+and a terminal must not obey them.
 """
 
 from __future__ import annotations
 
+import re
+
 DEFAULT_LIMIT = 2000
+
+# What a terminal would act on or that reorders what people read: C0 controls (ESC starts
+# the escape sequences that move the cursor, clear the screen, set the title or write the
+# clipboard), DEL, C1 controls (CSI and OSC in one byte), the line and paragraph separators
+# and the bidirectional overrides and isolates. Printable text, emoji sequences included,
+# is left alone.
+_OTHER_CONTROLS = "\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_unprintable_re = re.compile("[\x00-\x1f" + _OTHER_CONTROLS + "]")
+_unprintable_but_newline_re = re.compile("[\x00-\x09\x0b-\x1f" + _OTHER_CONTROLS + "]")
 
 
 def _type_name(obj: object) -> str:
@@ -58,3 +73,17 @@ def describe_exception(exc: BaseException, limit: int | None = DEFAULT_LIMIT) ->
     except Exception:
         text = f"<unprintable {name}>"
     return _clip(f"{name}: {text}", limit) if text else name
+
+
+def _escaped(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """``text`` safe to show on a terminal: each control character becomes its visible escape
+    (ESC -> ``\\x1b``, a bidi override -> ``\\u202e``); ``newlines`` keeps line feeds for text
+    shown on several lines. Printable text comes back as it is (the same object)."""
+    if text.isprintable():
+        return text
+    return (_unprintable_but_newline_re if newlines else _unprintable_re).sub(_escaped, text)

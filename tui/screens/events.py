@@ -16,6 +16,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from journal.errors import ConfigError, JournalError
 from journal.events import KINDS, SEVERITIES, iso, to_us
+from journal.sanitizing.safetext import printable
 from journal.settings import parse_time
 
 from ..messages import ListCounted, PageLoaded, WorkFailed, failed
@@ -157,7 +158,9 @@ class EventsScreen(Screen[None]):
         self.generation += 1
         self.boundaries.clear()
         self.query_one("#events-status", Static).update(
-            Text(f"Counting: {self.filter.describe()}...")  # the filter's text is never markup
+            Text(
+                f"Counting: {printable(self.filter.describe())}..."
+            )  # the filter's text is never markup
         )
         self._count(self.generation, self.filter)
 
@@ -181,7 +184,7 @@ class EventsScreen(Screen[None]):
         self.query_one("#events-status", Static).update(
             Text(
                 f"{message.total:,} {what} (newest first, through id {message.through:,}): "
-                f"{self.filter.describe()}"
+                f"{printable(self.filter.describe())}"
             )
         )
         self.query_one(EventList).reset(message.generation, message.total)
@@ -259,7 +262,7 @@ class EventsScreen(Screen[None]):
         fields.append("context:")
         source = self.app.source  # type: ignore[attr-defined]
         fields.append(source.context_text(e))
-        self.query_one("#detail", Static).update(Text("\n".join(fields)))
+        self.query_one("#detail", Static).update(Text(printable("\n".join(fields), newlines=True)))
 
     # ------------------------------------------------------------ actions
 

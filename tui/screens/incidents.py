@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from journal.dashboard import span_text
 from journal.events import iso
+from journal.sanitizing.safetext import printable
 
 from ..messages import IncidentsLoaded, WorkFailed, failed
 
@@ -74,7 +75,7 @@ class IncidentsScreen(Screen[None]):
             table.add_row(
                 r.id,
                 r.kind,
-                Text(r.name),  # text from the journal is never markup
+                Text(printable(r.name)),  # journal text: never markup, never a control
                 iso(r.start)[:19].replace("T", " "),
                 ("ongoing " if r.end is None else "") + span_text(r.duration_s),
                 f"{r.errors:,}",

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Sparkline, Static
 from journal.dashboard import span_text
 from journal.events import iso
 from journal.projections.state import RATE_WINDOWS_MIN
+from journal.sanitizing.safetext import printable
 
 from ..model import SPARK_MINUTES, Board
 
@@ -106,7 +107,9 @@ class BoardView(VerticalScroll):
         for etype, count in by_type[:TOP_TYPES]:
             r = snap.rates.by_type.get(etype, {})
             types.add_row(
-                Text(etype), f"{count:,}", *(f"{r.get(m, 0.0):.2f}" for m in RATE_WINDOWS_MIN)
+                Text(printable(etype)),
+                f"{count:,}",
+                *(f"{r.get(m, 0.0):.2f}" for m in RATE_WINDOWS_MIN),
             )
         hidden = len(by_type) - TOP_TYPES
         more = self.query_one("#types-more", Static)
@@ -121,16 +124,17 @@ class BoardView(VerticalScroll):
             recent.add_row(
                 iso(e.ts)[11:19],
                 Text(sev, style=SEVERITY_STYLE.get(sev, "")),
-                Text(e.error_type or e.name),  # text from the journal is never markup
-                Text((e.message or "")[:200]),
+                # text from the journal: never markup, never a terminal's control
+                Text(printable(e.error_type or e.name)),
+                Text(printable((e.message or "")[:200])),
             )
 
         breakers = self.query_one("#breakers", DataTable)
         breakers.clear()
         for b in snap.breakers.values():
             breakers.add_row(
-                Text(b.name),
-                Text(b.state, style=STATE_STYLE.get(b.state, "")),
+                Text(printable(b.name)),
+                Text(printable(b.state), style=STATE_STYLE.get(b.state, "")),
                 _ago(at, b.since),
                 f"{b.calls:,}",
                 f"{b.success_rate:.2f}%",
@@ -153,11 +157,11 @@ class BoardView(VerticalScroll):
         out.append("HEALTH: ", style="bold")
         out.append(h.label, style=HEALTH_STYLE.get(h.level, ""))
         for reason in h.reasons:
-            out.append(f"\n  - {reason}")
+            out.append(f"\n  - {printable(reason)}")
         if w.outages_open:
             source, start = w.outages_open[-1]
             out.append("\nWRITER: store UNAVAILABLE", style="bold red")
-            out.append(f" for {_ago(at, start)} (writer {source})")
+            out.append(f" for {_ago(at, start)} (writer {printable(source)})")
         else:
             out.append("\nWRITER: store available")
         last = f", last lasted {span_text(w.last_outage_s)}" if w.last_outage_s is not None else ""

@@ -20,6 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from journal.events import Event, iso
+from journal.sanitizing.safetext import printable
 
 PAGE_SIZE = 256
 MAX_PAGES = 16
@@ -35,7 +36,8 @@ _CURSOR = Style(reverse=True)
 
 
 def event_line(e: Event) -> str:
-    """One row: time, kind, name, what."""
+    """One row: time, kind, name, what (journal text with its control characters escaped:
+    the row is written to the terminal as it is)."""
     if e.kind == "breaker":
         what = f"{e.state_from} -> {e.state_to}"
     elif e.kind == "retry":
@@ -44,7 +46,8 @@ def event_line(e: Event) -> str:
         what = f"[{e.severity}] {e.error_type}: {e.message or ''}"
     else:
         what = e.message or e.error_type or ""
-    return f"{iso(e.ts)[:23].replace('T', ' ')}  {e.kind:<7} {e.name[:24]:<24} {what}"
+    name = printable(e.name)[:24]
+    return f"{iso(e.ts)[:23].replace('T', ' ')}  {e.kind:<7} {name:<24} {printable(what)}"
 
 
 class EventList(ScrollView, can_focus=True):
