@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
@@ -21,6 +21,7 @@ from journal.settings import parse_time
 
 from ..messages import ListCounted, PageLoaded, WorkFailed, failed
 from ..model import EventFilter, split_values
+from ..widgets.detail import DetailView
 from ..widgets.event_list import PAGE_SIZE, EventList
 
 FIELDS = (
@@ -114,8 +115,7 @@ class EventsScreen(Screen[None]):
         yield Static(id="events-status")
         with Horizontal(id="events-body"):
             yield EventList(id="event-list")
-            with VerticalScroll(id="detail-pane"):
-                yield Static("(no event selected)", id="detail")
+            yield DetailView("(no event selected)", id="detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -189,7 +189,7 @@ class EventsScreen(Screen[None]):
         )
         self.query_one(EventList).reset(message.generation, message.total)
         if not message.total:
-            self.query_one("#detail", Static).update(
+            self.query_one(DetailView).show(
                 "No events match this filter."
                 if self.filter != EventFilter()
                 else "The journal is empty: no events yet."
@@ -262,7 +262,7 @@ class EventsScreen(Screen[None]):
         fields.append("context:")
         source = self.app.source  # type: ignore[attr-defined]
         fields.append(source.context_text(e))
-        self.query_one("#detail", Static).update(Text(printable("\n".join(fields), newlines=True)))
+        self.query_one(DetailView).show(printable("\n".join(fields), newlines=True))
 
     # ------------------------------------------------------------ actions
 
