@@ -45,8 +45,10 @@ class IncidentsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # the name last: the one column of any width, so at 80 columns it, not the numbers,
+        # is what the screen cuts
         self.query_one(DataTable).add_columns(
-            "id", "kind", "name", "start", "duration", "errors", "peak/min"
+            "id", "kind", "start (UTC)", "duration", "errors", "peak/min", "name"
         )
         self.action_reload()
 
@@ -75,11 +77,12 @@ class IncidentsScreen(Screen[None]):
             table.add_row(
                 r.id,
                 r.kind,
-                Text(printable(r.name)),  # journal text: never markup, never a control
                 iso(r.start)[:19].replace("T", " "),
                 ("ongoing " if r.end is None else "") + span_text(r.duration_s),
-                f"{r.errors:,}",
-                f"{r.peak_per_min:,}",
+                # an incident begun before a prune's cut: at least what the fold counted
+                f"{r.errors:,}" if r.exact else f">={r.errors:,}",
+                f"{r.peak_per_min:,}" if r.exact else f">={r.peak_per_min:,}",
+                Text(printable(r.name)),  # journal text: never markup, never a control
                 key=r.id,
             )
         ongoing = sum(1 for r in report.rows if r.end is None)
