@@ -144,3 +144,29 @@ async def test_exports_the_current_filter_like_journal_export(
         await settle(pilot)
         assert not other.exists()
         assert any("no text filter" in n.message for n in app._notifications)
+
+
+async def test_the_list_says_when_newer_events_arrive_and_r_takes_them_in(
+    journal_url: str,
+) -> None:
+    app = MonitorApp(journal_url, clock=lambda: END, poll_interval=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open_events(app, pilot)
+        status = app.screen.query_one("#events-status")
+        assert text_of(status).startswith("25 events") and "newer" not in text_of(status)
+        from journal.store.event_store import EventStore
+
+        with EventStore(journal_url) as store:
+            store.append([error_event("NewError", "n", name="api_c", ts=T0 + 590 * S)])
+        for _ in range(50):
+            await pilot.pause(0.1)
+            await settle(pilot, 1)
+            if app.followed >= 1:
+                break
+        await settle(pilot)
+        assert "25 events" in text_of(status)  # the list stays as it was applied
+        assert "newer events since: r shows them, through id 26" in text_of(status)
+        await pilot.press("r")
+        await settle(pilot)
+        assert text_of(status).startswith("26 events") and "newer" not in text_of(status)
+        assert app.screen.query_one(EventList).event_at(0).error_type == "NewError"  # type: ignore[union-attr]

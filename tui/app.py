@@ -186,6 +186,9 @@ class MonitorApp(App[int]):
         self.live_board = board
         for screen in self._live_screens():
             screen.show(board, self.live_status_text())
+        events = self._mode_screen("events")
+        if isinstance(events, EventsScreen) and events.is_mounted:
+            events.note_newest(self.last_id)
 
     def _live_screens(self) -> Iterable[LiveScreen]:
         for stack in self._screen_stacks.values():

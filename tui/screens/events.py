@@ -102,6 +102,8 @@ class EventsScreen(Screen[None]):
         self.through = 0
         self.total = 0
         self.boundaries: dict[int, int] = {}  # page -> id of its last (oldest) row
+        self.newest_id = 0  # the newest id the live follow has seen
+        self.counted = False  # the status shows a count (not counting, not a failure)
         self._ready = False
 
     def compose(self) -> ComposeResult:
@@ -156,6 +158,7 @@ class EventsScreen(Screen[None]):
 
     def _reload(self) -> None:
         self.generation += 1
+        self.counted = False
         self.boundaries.clear()
         self.query_one("#events-status", Static).update(
             Text(
@@ -180,13 +183,9 @@ class EventsScreen(Screen[None]):
         if message.generation != self.generation:
             return
         self.through, self.total = message.through, message.total
-        what = "event" if message.total == 1 else "events"
-        self.query_one("#events-status", Static).update(
-            Text(
-                f"{message.total:,} {what} (newest first, through id {message.through:,}): "
-                f"{printable(self.filter.describe())}"
-            )
-        )
+        self.newest_id = max(self.newest_id, message.through)
+        self.counted = True
+        self._show_status()
         self.query_one(EventList).reset(message.generation, message.total)
         if not message.total:
             self.query_one(DetailView).show(
@@ -195,10 +194,32 @@ class EventsScreen(Screen[None]):
                 else "The journal is empty: no events yet."
             )
 
+    def _show_status(self) -> None:
+        what = "event" if self.total == 1 else "events"
+        newer = (
+            f" (newer events since: r shows them, through id {self.newest_id:,})"
+            if self.newest_id > self.through
+            else ""
+        )
+        self.query_one("#events-status", Static).update(
+            Text(
+                f"{self.total:,} {what} (newest first, through id {self.through:,}): "
+                f"{printable(self.filter.describe())}{newer}"
+            )
+        )
+
+    def note_newest(self, newest_id: int) -> None:
+        """The live follow saw events up to ``newest_id``: say so if the list stops before."""
+        if newest_id > self.newest_id:
+            self.newest_id = newest_id
+            if self.counted and newest_id > self.through:
+                self._show_status()
+
     def on_work_failed(self, message: WorkFailed) -> None:
         """A count or a page failed: say so where the count goes; `r` (or scrolling) retries."""
         if message.where != "events":
             return  # an export's failure is the app's notification alone
+        self.counted = False
         self.query_one("#events-status", Static).update(
             Text(f"Could not read events (r retries): {message.error}")
         )
