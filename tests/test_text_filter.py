@@ -1,4 +1,4 @@
-"""The text filter: `EventStore.read`/`count` ``text=``.
+"""The text filter: `EventStore.read`/`count` ``text=`` and ``journal export --text``.
 
 A substring of the message or the name, every character literal, A-Z/a-z folded and nothing
 else: the same answers on a SQLite file and on PostgreSQL (whose database locale folds
@@ -7,13 +7,20 @@ else: the same answers on a SQLite file and on PostgreSQL (whose database locale
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import journal
 from journal.events import Event, breaker_event, error_event, retry_event
+from journal.sanitizing.redaction import redact_text
 from journal.store.event_store import EventStore
+from tests import secrets_corpus as corpus
+from tests.journal_cli import assert_one_line_error
+from tests.journal_cli import run_journal as run
 
 T0 = 1_800_000_000_000_000  # 2027-01-15T08:00:00Z
 S = 1_000_000
@@ -140,3 +147,116 @@ def test_text_reads_page_across_batch_boundaries(migrated_url: str) -> None:
                 i for i in want if 20 < i < 50
             ]
         assert store.count(text="needle") == 20
+
+
+# ---------------------------------------------------------------- journal export --text
+
+
+def test_export_text_end_to_end(migrated_url: str, tmp_path: Path) -> None:
+    with EventStore(migrated_url) as store:
+        store.append(text_events())
+    done = run(
+        "export", "--db", migrated_url, "-o", "out.json", "--text", "ÉCHEC", "--kind", "error",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "exported 2 event(s) to out.json (json)\n"
+    doc = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    header = doc["header"]
+    assert header["filters"] == {
+        "kind": ["error"],
+        "name": None,
+        "error_type": None,
+        "severity": None,
+        "source": None,
+        "text": "ÉCHEC",
+    }
+    assert header["count"] == 2 and header["through_id"] == len(TEXTS)
+    assert [(e["id"], e["message"]) for e in doc["events"]] == [
+        (4, "ÉCHEC de connexion"),
+        (6, "Échec partiel"),
+    ]
+    done = run("export", "--db", migrated_url, "--format", "jsonl", "--text", "0%", cwd=tmp_path)
+    assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == [2]
+
+
+def test_export_text_narrows_an_incident(sqlite_url: str, tmp_path: Path) -> None:
+    from journal.history.incident_report import incident_id
+    from journal.store.migrate import upgrade
+
+    past = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z: incidents are looked up before now
+    upgrade(sqlite_url)
+    with EventStore(sqlite_url) as store:
+        store.append(
+            [
+                breaker_event("ep", "CLOSED", "OPEN", message="5 failures", ts=past),
+                error_event("api_error", "reset by peer", name="ep", ts=past + S),
+                error_event("api_error", "timed out", name="ep", ts=past + 2 * S),
+                error_event("api_error", "timed out", name="other", ts=past + 2 * S),
+                breaker_event("ep", "OPEN", "CLOSED", message="recovered", ts=past + 3 * S),
+            ]
+        )
+    incident = incident_id("breaker", "ep", past)
+    done = run(
+        "export", "--db", sqlite_url, "--incident", incident, "--text", "TIMED", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert [(e["id"], e["message"]) for e in doc["events"]] == [(3, "timed out")]
+    assert doc["header"]["incident"] == incident and doc["header"]["filters"]["text"] == "TIMED"
+
+
+def test_export_empty_text_is_one_line(migrated_url: str, tmp_path: Path) -> None:
+    done = run("export", "--db", migrated_url, "-o", "out.json", "--text", "", cwd=tmp_path)
+    assert_one_line_error(done, "--text is empty")
+    assert done.stdout == ""
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_export_help_explains_text(tmp_path: Path) -> None:
+    out = " ".join(run("export", "--help", cwd=tmp_path).stdout.split())
+    assert "--text TEXT only events whose message or name contains TEXT" in out
+    assert '"ÉCHEC" finds "Échec" but not "échec"' in out
+
+
+# ---------------------------------------------------------------- secrets
+
+
+def test_text_export_prints_nothing_a_full_export_did_not(tmp_path: Path) -> None:
+    db = tmp_path / "journal.db"
+    url = f"sqlite:///{db}"
+    j = journal.configure(url, source="corpus:1", spool_dir=tmp_path / "spool", flush_interval=0.05)
+    try:
+        corpus.plant(journal.record_error)
+        for e in corpus.other_events():
+            j.publish(e)
+        assert journal.flush(30)
+    finally:
+        journal.shutdown(30)
+    with EventStore(url) as store:
+        # The journal holds no secret, so no search can find (or confirm) one.
+        assert [s.shape for s in corpus.SECRETS if store.count(text=s.token)] == []
+        assert [s.shape for s in corpus.SECRETS if store.count(text=s.marker)] == []
+    full = run("export", "--db", url, "-o", "all.json", cwd=tmp_path)
+    assert full.returncode == 0, full.stderr
+    everything = json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))
+    by_id = {e["id"]: e for e in everything["events"]}
+    fixed = {"exported_at": "", "count": 0, "filters": {}}  # what differs between the headers
+    password = next(s for s in corpus.SECRETS if s.shape == "message: password=")
+    bearer = next(s for s in corpus.SECRETS if s.shape == "token shape: Stripe live key")
+    for text, found in (
+        ("REDACTED", True),
+        ("password=", True),
+        (f"password={password.token}", False),
+        (bearer.token, False),
+        (f"Authorization: Bearer {bearer.token}", False),
+    ):
+        done = run("export", "--db", url, "--text", text, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert corpus.leaks(done.stdout + done.stderr) == [], text
+        doc = json.loads(done.stdout)
+        assert bool(doc["events"]) is found, text
+        for e in doc["events"]:
+            assert e == by_id[e["id"]]  # the very records a full export holds
+        assert doc["header"]["filters"]["text"] == redact_text(text)
+        assert {**doc["header"], **fixed} == {**everything["header"], **fixed}
