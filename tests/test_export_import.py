@@ -118,7 +118,9 @@ def test_export_json_has_the_header_first_then_every_field(
     assert header["format"] == "error-journal-export" and header["format_version"] == 1
     assert header["schema_revision"] == head_revision()
     assert header["range"] == {"since": None, "until": None}
-    assert header["filters"] == dict.fromkeys(("kind", "name", "error_type", "severity", "source"))
+    assert header["filters"] == dict.fromkeys(
+        ("kind", "name", "error_type", "severity", "source", "text")
+    )
     expected_db = make_url(journal_url).render_as_string(hide_password=True)
     assert header["source_database"] == expected_db
     assert header["exported_at"].endswith("Z")
@@ -192,6 +194,7 @@ def test_export_filters_combine_and_go_in_the_header(journal_url: str, tmp_path:
         "error_type": ["api_oi_error", "burst"],
         "severity": ["CRITICAL", "WARNING"],
         "source": ["collector-2:2", "a:3"],
+        "text": None,
     }
     assert header["count"] == 1
 

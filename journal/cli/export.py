@@ -24,13 +24,17 @@ examples:
   journal export -o errors.json --since 7d --kind error --severity ERROR,CRITICAL
   journal export -o week.jsonl --since 2026-11-01 --until 2026-11-08
   journal export --format jsonl --name binance_ohlcv | head
+  journal export -o timeouts.json --kind error --text "timed out"
 
 The JSON form is {"header": {...}, "events": [...]}: the header (range, filters, exact count,
 source database without its password, schema revision, exported_at, format version) comes
 first. JSON Lines holds one event per line and nothing else. Timestamps are ISO 8601 UTC.
 A file is written to a temporary file beside it and renamed when complete: a failed export
 leaves no partial file. Times: ISO 8601 (no zone = UTC) or relative (30s, 15m, 2h, 7d, now);
---since is inclusive, --until exclusive.
+--since is inclusive, --until exclusive. --text matches a substring of the message or the
+name, every character literally (%, _ and \\ too); only A-Z/a-z fold, so "ÉCHEC" finds
+"Échec" but not "échec" (the same on SQLite and PostgreSQL). The header records the text as
+the journal would store it: a secret typed into --text is redacted there.
 """
 
 IMPORT_EXAMPLES = """\
@@ -78,6 +82,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             flag, action="append", metavar="X[,Y]", help=f"only these ({what}); repeatable"
         )
     e.add_argument(
+        "--text",
+        metavar="TEXT",
+        help="only events whose message or name contains TEXT (literal; A-Z/a-z fold, "
+        "other letters match exactly)",
+    )
+    e.add_argument(
         "--incident",
         metavar="ID",
         help="the events of one incident (an id from `journal incidents`): its time span and "
@@ -123,6 +133,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Stream the matching events to ``-o``."""
     from journal.events import KINDS, SEVERITIES, iso, to_us
     from journal.history.exporting import FORMAT_NAME, FORMAT_VERSION, atomic_output, format_for
+    from journal.sanitizing.redaction import redact_text
     from journal.store.event_store import EventStore
     from journal.store.migrate import check_migrated
 
@@ -138,12 +149,16 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"--since ({iso(to_us(since))}) is after --until ({iso(to_us(until))}): "
             "nothing could match"
         )
+    text: str | None = getattr(args, "text", None)  # the monitor's export gives no text
+    if text == "":
+        raise ConfigError("--text is empty: give the text to look for, or leave --text out")
     filters: dict[str, Any] = {
         "kinds": _checked(args.kind, KINDS, "--kind", upper=False),
         "severities": _checked(args.severity, SEVERITIES, "--severity", upper=True),
         "names": _values(args.name),
         "error_types": _values(args.error_type),
         "sources": _values(args.source),
+        "text": text,
     }
     fmt = format_for(args.output, args.format)
     revision = check_migrated(url)
@@ -172,6 +187,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 "error_type": filters["error_types"],
                 "severity": filters["severities"],
                 "source": filters["sources"],
+                "text": None if text is None else redact_text(text),
             },
             "incident": args.incident,
             "through_id": through,

@@ -52,6 +52,7 @@ from journal.errors import (
     StoreUnavailable,
 )
 from journal.events import Event, to_us
+from journal.sanitizing.fields import has_bad_chars
 from journal.settings import redact_url, resolve_db_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -65,6 +66,16 @@ _INSERT_COLUMNS = (
     "event_id, ts, kind, source, name, error_type, severity, message, "
     "attempt, delay, state_from, state_to, context"
 )
+# The text filter: ``{0}`` in message or name, A-Z folded to a-z and nothing else. SQLite's
+# lower() folds ASCII only; PostgreSQL's folds per the collation, so it runs under "C" (ASCII
+# only there too) and both dialects give the same answer. instr/strpos: no wildcards to escape.
+_TEXT_MATCH = {
+    "sqlite": "(instr(lower(message), lower({0})) > 0 OR instr(lower(name), lower({0})) > 0)",
+    "postgresql": (
+        '(strpos(lower(message COLLATE "C"), lower({0} COLLATE "C")) > 0 '
+        'OR strpos(lower(name COLLATE "C"), lower({0} COLLATE "C")) > 0)'
+    ),
+}
 _new_tuple = tuple.__new__
 _cursor_names = itertools.count()
 _live_stores: weakref.WeakSet[EventStore] = weakref.WeakSet()
@@ -426,7 +437,7 @@ class EventStore:
     def _filters(
         self, base: tuple[Any, ...], after_id: int | None, before_id: int | None
     ) -> _Filters:
-        since, until, kinds, names, severities, sources, error_types = base
+        since, until, kinds, names, severities, sources, error_types, text = base
         f = _Filters("named" if self.dialect == "sqlite" else "pyformat")
         if since is not None:
             f.add("ts >= {}", to_us(since))
@@ -437,6 +448,10 @@ class EventStore:
         f.add_in("severity", severities)
         f.add_in("source", sources)
         f.add_in("error_type", error_types)
+        if text and has_bad_chars(text):  # stored texts never hold NUL or a lone surrogate
+            f.clauses.append("1 = 0")  # (and neither driver would bind them)
+        elif text:
+            f.add(_TEXT_MATCH[self.dialect], text)
         if after_id is not None:
             f.add("id > {}", int(after_id))
         if before_id is not None:
@@ -453,18 +468,24 @@ class EventStore:
         severities: Iterable[str] | None = None,
         sources: Iterable[str] | None = None,
         error_types: Iterable[str] | None = None,
+        text: str | None = None,
         after_id: int | None = None,
         before_id: int | None = None,
         limit: int | None = None,
         batch_size: int = 10_000,
         descending: bool = False,
     ) -> Iterator[Event]:
-        """Stream matching events in id order (since inclusive, until exclusive), constant memory."""
+        """Stream matching events in id order (since inclusive, until exclusive), constant memory.
+
+        ``text``: events whose message or name contains it, every character literal; case
+        folds for A-Z only (``"ÉCHEC"`` finds ``"Échec"``, not ``"échec"``), the same on SQLite
+        and PostgreSQL whatever its locale. A NULL message matches on the name; ``""`` matches all.
+        """
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         if limit is not None and limit <= 0:
             return iter(())
-        filters = (since, until, kinds, names, severities, sources, error_types)
+        filters = (since, until, kinds, names, severities, sources, error_types, text)
         if self.dialect == "sqlite":
             return self._read_sqlite(filters, after_id, before_id, limit, batch_size, descending)
         return self._read_pg(filters, after_id, before_id, limit, batch_size, descending)
@@ -559,12 +580,15 @@ class EventStore:
         severities: Iterable[str] | None = None,
         sources: Iterable[str] | None = None,
         error_types: Iterable[str] | None = None,
+        text: str | None = None,
         after_id: int | None = None,
         before_id: int | None = None,
     ) -> int:
-        """How many events match the filters."""
+        """How many events match the filters (``text`` as in `read`)."""
         f = self._filters(
-            (since, until, kinds, names, severities, sources, error_types), after_id, before_id
+            (since, until, kinds, names, severities, sources, error_types, text),
+            after_id,
+            before_id,
         )
         rows = self._run(_fetch_all, f"SELECT count(*) FROM events{f.where()}", f.params)
         return int(rows[0][0])
