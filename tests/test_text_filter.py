@@ -147,6 +147,27 @@ def test_text_reads_page_across_batch_boundaries(migrated_url: str) -> None:
                 i for i in want if 20 < i < 50
             ]
         assert store.count(text="needle") == 20
+        # an offset skips that many matching events, then the keyset carries on (the
+        # monitor's jump into its list); in either order, across batches, with the filters
+        for batch in (1, 3, 7, 10_000):
+            for offset in (0, 1, 4, 19, 20, 25):
+                for descending in (False, True):
+                    order = want[::-1] if descending else want
+                    got = ids(
+                        store.read(
+                            text="needle",
+                            offset=offset,
+                            limit=6,
+                            batch_size=batch,
+                            descending=descending,
+                        )
+                    )
+                    assert got == order[offset : offset + 6], (batch, offset, descending)
+            assert ids(store.read(offset=55, batch_size=batch)) == [56, 57, 58, 59, 60]
+            below = ids(store.read(text="needle", offset=2, before_id=50, descending=True))
+            assert below == [i for i in want[::-1] if i < 50][2:]
+        with pytest.raises(ValueError, match="offset"):
+            list(store.read(offset=-1))
 
 
 # ---------------------------------------------------------------- journal export --text

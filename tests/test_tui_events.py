@@ -136,14 +136,20 @@ async def test_exports_the_current_filter_like_journal_export(
             "ValueError",
             "ValueError",
         ]
-        # the text filter is not something journal export can apply: refused, nothing written
+        # the text filter too, as journal export --text applies it (what the list shows)
         other = tmp_path / "text.json"
         app.screen.query_one("#f-export", Input).value = str(other)
-        await _set_form(app, pilot, f_text="bad")
+        await _set_form(app, pilot, f_error_type="", f_text="BAD VALUE")
+        assert app.screen.query_one(EventList).total == 3
         await pilot.press("x")
         await settle(pilot)
-        assert not other.exists()
-        assert any("no text filter" in n.message for n in app._notifications)
+        data = json.loads(other.read_text())
+        assert data["header"]["filters"]["text"] == "BAD VALUE"
+        assert [e["message"] for e in data["events"]] == [
+            "bad value 0",
+            "bad value 1",
+            "bad value 2",
+        ]
 
 
 async def test_the_list_says_when_newer_events_arrive_and_r_takes_them_in(

@@ -56,8 +56,10 @@ class EventFilter:
     until: int | None = None  # exclusive
 
     def store_filters(self) -> dict[str, Any]:
-        """The filters as `EventStore.read` / `count` keywords (the text filter excluded)."""
+        """The filters as `EventStore.read` / `count` keywords."""
         out: dict[str, Any] = {}
+        if self.text:
+            out["text"] = self.text
         for key in ("kinds", "names", "severities", "error_types", "sources"):
             values = getattr(self, key)
             if values:

@@ -15,7 +15,7 @@ from contextlib import redirect_stderr
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import func, select
 
 from journal.dashboard import WriterFold
 from journal.events import Event
@@ -26,22 +26,6 @@ from journal.store.schema import events as events_table
 from .model import EventFilter
 
 FOLLOW_BATCH = 10_000
-_COLS = (
-    events_table.c.id,
-    events_table.c.event_id,
-    events_table.c.ts,
-    events_table.c.kind,
-    events_table.c.source,
-    events_table.c.name,
-    events_table.c.error_type,
-    events_table.c.severity,
-    events_table.c.message,
-    events_table.c.attempt,
-    events_table.c.delay,
-    events_table.c.state_from,
-    events_table.c.state_to,
-    cast(events_table.c.context, Text),  # JSONB's canonical text on PostgreSQL
-)
 
 
 class _ProgressStore(EventStore):
@@ -133,37 +117,9 @@ class JournalSource:
 
     # ------------------------------------------------------------ the events list
 
-    def _where(self, f: EventFilter) -> list[Any]:
-        c = events_table.c
-        clauses: list[Any] = []
-        for col, values in (
-            (c.kind, f.kinds),
-            (c.name, f.names),
-            (c.severity, f.severities),
-            (c.error_type, f.error_types),
-            (c.source, f.sources),
-        ):
-            if values:
-                clauses.append(col.in_(values))
-        if f.since is not None:
-            clauses.append(c.ts >= f.since)
-        if f.until is not None:
-            clauses.append(c.ts < f.until)
-        if f.text:
-            pattern = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern += "%"
-            clauses.append(
-                func.lower(func.coalesce(c.message, "") + " " + c.name).like(
-                    pattern.lower(), escape="\\"
-                )
-            )
-        return clauses
-
     def count(self, f: EventFilter, before_id: int) -> int:
         """How many events match, among those with ``id < before_id``."""
-        q = select(func.count()).select_from(events_table).where(*self._where(f))
-        q = q.where(events_table.c.id < before_id)
-        return int(self._scalar(q) or 0)
+        return self.store.count(**f.store_filters(), before_id=before_id)
 
     def page(
         self, f: EventFilter, before_id: int, *, offset: int = 0, limit: int = 256
@@ -171,30 +127,23 @@ class JournalSource:
         """Matching events, newest first, with ``id < before_id``, skipping ``offset``.
 
         Keyset when the caller knows the boundary (``offset`` 0); an offset only for a jump.
+        The store's own filters: the list shows what ``journal export`` of it would write.
         """
-        q = (
-            select(*_COLS)
-            .where(*self._where(f))
-            .where(events_table.c.id < before_id)
-            .order_by(events_table.c.id.desc())
-            .limit(limit)
+        return list(
+            self.store.read(
+                **f.store_filters(),
+                before_id=before_id,
+                offset=offset,
+                limit=limit,
+                batch_size=limit,
+                descending=True,
+            )
         )
-        if offset:
-            q = q.offset(offset)
-        try:
-            with self.store.engine.connect() as conn:
-                rows = conn.execute(q).all()
-        except Exception as exc:
-            raise map_db_error(exc, self.url) from None
-        return [Event(*row) for row in rows]
 
     def export(self, f: EventFilter, path: str) -> str:
         """Write the filter's events to ``path`` through ``journal export``; its summary line."""
         from journal.cli.export import cmd_export
-        from journal.errors import ConfigError
 
-        if f.text:
-            raise ConfigError("journal export has no text filter: clear the text filter to export")
         args = argparse.Namespace(
             db=self.url,
             output=path,
@@ -206,6 +155,7 @@ class JournalSource:
             error_type=list(f.error_types) or None,
             severity=list(f.severities) or None,
             source=list(f.sources) or None,
+            text=f.text or None,
             incident=None,
         )
         said = io.StringIO()

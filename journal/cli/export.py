@@ -149,7 +149,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"--since ({iso(to_us(since))}) is after --until ({iso(to_us(until))}): "
             "nothing could match"
         )
-    text: str | None = getattr(args, "text", None)  # the monitor's export gives no text
+    text: str | None = args.text
     if text == "":
         raise ConfigError("--text is empty: give the text to look for, or leave --text out")
     filters: dict[str, Any] = {

@@ -474,8 +474,12 @@ class EventStore:
         limit: int | None = None,
         batch_size: int = 10_000,
         descending: bool = False,
+        offset: int = 0,
     ) -> Iterator[Event]:
         """Stream matching events in id order (since inclusive, until exclusive), constant memory.
+
+        ``offset`` skips that many matching events first (a jump into a listing; keyset paging
+        with ``after_id`` / ``before_id`` is the cheap way on from a known row).
 
         ``text``: events whose message or name contains it, every character literal; case
         folds for A-Z only (``"ÉCHEC"`` finds ``"Échec"``, not ``"échec"``), the same on SQLite
@@ -483,12 +487,16 @@ class EventStore:
         """
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if offset < 0:
+            raise ValueError("offset must be >= 0")
         if limit is not None and limit <= 0:
             return iter(())
         filters = (since, until, kinds, names, severities, sources, error_types, text)
         if self.dialect == "sqlite":
-            return self._read_sqlite(filters, after_id, before_id, limit, batch_size, descending)
-        return self._read_pg(filters, after_id, before_id, limit, batch_size, descending)
+            return self._read_sqlite(
+                filters, after_id, before_id, limit, batch_size, descending, offset
+            )
+        return self._read_pg(filters, after_id, before_id, limit, batch_size, descending, offset)
 
     def _read_sqlite(
         self,
@@ -498,6 +506,7 @@ class EventStore:
         limit: int | None,
         batch_size: int,
         descending: bool,
+        offset: int,
     ) -> Iterator[Event]:
         # Keyset pages: no read transaction stays open between pages (WAL checkpoints proceed).
         self._ensure_schema()
@@ -513,6 +522,9 @@ class EventStore:
                 f"SELECT {_COLUMNS.format(context='context')} FROM events{f.where()} "
                 f"ORDER BY id {'DESC' if descending else 'ASC'} LIMIT {int(page)}"
             )
+            if offset:  # the first page only: the keyset carries on from its last row
+                sql += f" OFFSET {int(offset)}"
+                offset = 0
             rows = self._run(_fetch_all, sql, f.params)
             for row in rows:
                 yield _new_tuple(Event, row)
@@ -532,6 +544,7 @@ class EventStore:
         limit: int | None,
         batch_size: int,
         descending: bool,
+        offset: int,
     ) -> Iterator[Event]:
         self._ensure_schema()
         f = self._filters(filters, after_id, before_id)
@@ -541,6 +554,8 @@ class EventStore:
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
+        if offset:
+            sql += f" OFFSET {int(offset)}"
         conn = self._raw()
         try:
             try:
