@@ -105,7 +105,8 @@ def check_timeframe(timeframe: str) -> str:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from journal.settings import parse_duration, resolve_db_url
+    from journal.settings import resolve_db_url
+    from journal.timeparse import parse_duration
 
     every = parse_duration(args.every, option="--every")
     duration = (

@@ -148,7 +148,7 @@ def run_session(url: str, minutes: int, seed: int) -> tuple[int, int, list[str]]
 def cmd_demo(args: argparse.Namespace) -> int:
     """Live, or (``--simulate``) the simulated session; then the dashboard and working hints."""
     if not args.simulate:
-        from journal.settings import parse_duration
+        from journal.timeparse import parse_duration
 
         duration = parse_duration(args.duration, option="--duration", maximum=3600)
         if duration < 10:

@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 
 from journal.errors import ConfigError
-from journal.settings import command_db_url, parse_time, redact_url
+from journal.settings import command_db_url, redact_url
+from journal.timeparse import parse_time
 
 if TYPE_CHECKING:
     from journal.events import Event

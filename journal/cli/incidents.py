@@ -22,7 +22,8 @@ from journal.history.incident_report import (
     incident_filters,
 )
 from journal.sanitizing.safetext import printable
-from journal.settings import command_db_url, parse_time
+from journal.settings import command_db_url
+from journal.timeparse import parse_time
 
 if TYPE_CHECKING:
     from journal.events import Event

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from journal.settings import command_db_url, parse_time
+from journal.settings import command_db_url
+from journal.timeparse import parse_time
 
 EPILOG = """\
 examples:

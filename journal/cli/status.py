@@ -15,7 +15,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from journal.errors import ConfigError
-from journal.settings import command_db_url, parse_time
+from journal.settings import command_db_url
+from journal.timeparse import parse_time
 
 if TYPE_CHECKING:
     from journal.dashboard import WriterFold

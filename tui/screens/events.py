@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header, Input, Static
 from journal.errors import ConfigError, JournalError
 from journal.events import KINDS, SEVERITIES, iso, to_us
 from journal.sanitizing.safetext import printable
-from journal.settings import parse_time
+from journal.timeparse import parse_time
 
 from ..messages import ListCounted, PageLoaded, WorkFailed, failed
 from ..model import EventFilter, split_values
