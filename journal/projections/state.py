@@ -379,13 +379,17 @@ class JournalState:
         """Fold one event in (events should arrive in ts order per source; late ones are tolerated)."""
         self.events_seen += 1
         ts = e.ts
-        if self.newest_ts is None or ts > self.newest_ts:
+        newest = self.newest_ts
+        if newest is None or ts > newest:
             self.newest_ts = ts
-        if e.id is not None:
-            self.last_id = e.id
+        eid = e.id
+        if eid is not None:
+            self.last_id = eid
         kind = e.kind
         if kind == "error":
             self._apply_error(e, ts)
+        elif kind == "retry":
+            pass  # counted in events_seen; nothing else folds a retry
         elif kind == "calls":
             self._apply_calls(e, ts)
         elif kind == "breaker":
@@ -397,7 +401,9 @@ class JournalState:
             self.recent_alerts.append(e)
         elif kind == "journal":
             self._apply_journal(e, ts)
-        self.incidents.advance(ts)
+        incidents = self.incidents
+        if ts >= incidents.due_at:
+            incidents.advance(ts)
 
     def _apply_journal(self, e: Event, ts: int) -> None:
         name = e.name
