@@ -26,12 +26,13 @@ from bisect import bisect_left, bisect_right
 
 SECOND_US = 1_000_000
 _MIN_SWEEP = 16  # array length below which expired pairs are not swept
+_NEVER = -(1 << 63)  # the newest second of an empty series: before any second
 
 
 class SecondCounts:
     """Events per second over a bounded horizon, with cumulative counts for O(log n) windows."""
 
-    __slots__ = ("_base", "_cum", "_secs", "_sweep_len", "horizon_s")
+    __slots__ = ("_base", "_cum", "_newest", "_secs", "_sweep_len", "_total", "horizon_s")
 
     def __init__(self, horizon_s: int = 900) -> None:
         self.horizon_s = horizon_s
@@ -39,6 +40,9 @@ class SecondCounts:
         self._cum = array("q")  # _cum[i]: events recorded in seconds <= _secs[i], ever
         self._base = 0  # cumulative count before _secs[0]
         self._sweep_len = _MIN_SWEEP  # drop the expired pairs when the arrays reach this
+        # the newest second and the count so far, as plain ints: a usual record reads no array
+        self._newest = _NEVER
+        self._total = 0
 
     def _live(self) -> tuple[int, int]:
         """The first live pair (expired ones may precede it) and the cumulative count before it."""
@@ -59,21 +63,20 @@ class SecondCounts:
 
     def record(self, sec: int, n: int = 1) -> bool:
         """Count ``n`` events in second ``sec``; False if it is too old to keep."""
-        secs, cum = self._secs, self._cum
-        if secs:
-            last = secs[-1]
-            if sec == last:
-                cum[-1] += n
-                return True
-            if sec < last:
-                return self._record_late(sec, n)
-            cum.append(cum[-1] + n)
-        else:
-            cum.append(self._base + n)
-        secs.append(sec)
-        if len(secs) >= self._sweep_len:
-            self._sweep()
-        return True
+        newest = self._newest
+        if sec > newest:
+            self._newest = sec
+            self._total = total = self._total + n
+            self._secs.append(sec)
+            self._cum.append(total)
+            if len(self._secs) >= self._sweep_len:
+                self._sweep()
+            return True
+        if sec == newest:
+            self._total += n
+            self._cum[-1] += n
+            return True
+        return self._record_late(sec, n)
 
     def _sweep(self) -> None:
         """Drop the expired pairs: O(live pairs), once per as many records."""
@@ -93,6 +96,7 @@ class SecondCounts:
             cum.insert(i, cum[i - 1] if i else self._base)
         for j in range(i, len(cum)):  # at most 2 * horizon_s pairs
             cum[j] += n
+        self._total += n
         return True
 
     def _cum_at(self, sec: int, lo: int, base: int) -> int:
@@ -126,6 +130,10 @@ class SecondCounts:
         out._secs = array("q", secs)
         out._cum = array("q", cum)
         out._sweep_len = max(_MIN_SWEEP, 2 * len(secs))
+        if secs:
+            out._newest, out._total = out._secs[-1], out._cum[-1]
+        else:
+            out._total = base
         return out
 
     def counts(self, at_sec: int, windows_s: tuple[int, ...]) -> tuple[int, ...]:
