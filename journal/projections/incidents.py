@@ -42,7 +42,7 @@ import sys
 from array import array
 from bisect import bisect_right, insort
 from collections import OrderedDict, deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, overload
@@ -437,13 +437,25 @@ def _open_from_state(data: list[Any]) -> _Open:
 
 
 class _Track:
-    """One error type's burst state: its last ``threshold + 1`` error times (ascending)."""
+    """One error type's burst state: its last ``keep`` (threshold + 1) error times, ascending."""
 
     __slots__ = ("burst", "last")
 
-    def __init__(self) -> None:
-        self.last = array("q")
+    def __init__(self, keep: int, times: Iterable[int] = ()) -> None:
+        # a deque with a maxlen: appending the newest drops the oldest, in one C call
+        self.last: deque[int] = deque(times, maxlen=keep)
         self.burst: _Open | None = None
+
+
+def _insort_late(last: deque[int], ts: int) -> None:
+    """Put a late time in order among ``last``; if full, drop the oldest (maybe ``ts`` itself)."""
+    if len(last) != last.maxlen:
+        insort(last, ts)
+        return
+    i = bisect_right(last, ts)
+    if i:  # else ts is older than every time kept: it is the one dropped
+        last.popleft()
+        last.insert(i - 1, ts)
 
 
 class IncidentTracker:
@@ -549,7 +561,7 @@ class IncidentTracker:
             if front.burst is not None:
                 return None
             del tracks[oldest]
-        track = tracks[etype] = _Track()
+        track = tracks[etype] = _Track(self.threshold + 1)
         return track
 
     def error(self, etype: str, ts: int, name: str | None = None) -> None:
@@ -574,11 +586,9 @@ class IncidentTracker:
                 self._end_burst(etype, track, last[0] + window)
                 burst = None
             if last and ts < last[-1]:
-                insort(last, ts)  # a late event keeps the times in order
+                _insort_late(last, ts)  # a late event keeps the times in order
             else:
                 last.append(ts)
-            if len(last) > self.threshold + 1:
-                del last[0]
             if burst is not None:
                 burst.errors += 1
                 burst.tally(ts)
@@ -650,7 +660,7 @@ class IncidentTracker:
             "open_breakers": [[k, _open_to_state(o)] for k, o in self.open_breakers.items()],
             "open_bursts": [[k, list(self._view(t))] for k, t in self.open_bursts.items()],
             "tracks": [
-                [k, t.last.tolist(), None if t.burst is None else _open_to_state(t.burst)]
+                [k, list(t.last), None if t.burst is None else _open_to_state(t.burst)]
                 for k, t in self.tracks.items()
             ],
             "untracked_errors": self.untracked_errors,
@@ -671,8 +681,9 @@ class IncidentTracker:
         out.closed = ClosedLog.from_state(data["closed"])
         out.open_breakers = {str(k): _open_from_state(o) for k, o in data["open_breakers"]}
         for k, last, burst in data["tracks"]:
-            track = _Track()
-            track.last = array("q", last)
+            if len(last) > out.threshold + 1:
+                raise ValueError(f"more error times of {k!r} than the threshold needs")
+            track = _Track(out.threshold + 1, (int(t) for t in last))
             track.burst = None if burst is None else _open_from_state(burst)
             out.tracks[str(k)] = track
         for k, view in data["open_bursts"]:
