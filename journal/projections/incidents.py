@@ -349,7 +349,7 @@ class _Open:
         # bursts only: a ring of per-bucket counts over the window (the rolling-number idea:
         # fixed size, a record touches one slot), its newest bucket, the count it holds, and
         # the time of the burst's live entry in the schedule
-        self.ring = _EMPTY
+        self.ring: list[int] = []  # a list: its items are read and written without boxing
         self.bucket = 0
         self.now = 0
         self.due = 0
@@ -405,9 +405,6 @@ class _Open:
         return (self.t_n, self.t_peak) if self.t_ok and self.t_hi <= end else None
 
 
-_EMPTY = array("i")
-
-
 def _open_to_state(o: _Open) -> list[Any]:
     tally = [o.t_n, o.t_peak, list(o.t_win), o.t_hi, o.t_ok]
     return [
@@ -416,7 +413,7 @@ def _open_to_state(o: _Open) -> list[Any]:
         o.start,
         o.opens,
         o.errors,
-        o.ring.tolist(),
+        list(o.ring),
         o.bucket,
         o.now,
         o.due,
@@ -428,7 +425,7 @@ def _open_from_state(data: list[Any]) -> _Open:
     kind, key, start, opens, errors, ring, bucket, now, due, tally = data
     o = _Open(str(kind), str(key), int(start))
     o.opens, o.errors = int(opens), int(errors)
-    o.ring = array("i", ring) if ring else _EMPTY
+    o.ring = [int(n) for n in ring]
     o.bucket, o.now, o.due = int(bucket), int(now), int(due)
     t_n, t_peak, t_win, t_hi, t_ok = tally
     o.t_n, o.t_peak, o.t_win = int(t_n), int(t_peak), deque(int(t) for t in t_win)
@@ -608,7 +605,7 @@ class IncidentTracker:
         last = track.last
         o = _Open("burst", etype, ts)
         o.errors = o.opens = len(last)
-        o.ring = array("i", bytes(4 * self._peak_buckets))
+        o.ring = [0] * self._peak_buckets
         o.bucket = ts // PEAK_BUCKET_US
         for t in last:
             o.count(t // PEAK_BUCKET_US)
