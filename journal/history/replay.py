@@ -80,7 +80,6 @@ def replay(
         if policy.read or policy.write:
             _replay_with_snapshots(store, state, until_us, batch_size, policy, floor)
             return state
-    apply = state.apply
     filters: dict[str, Any] = {"batch_size": batch_size}
     if until_us is not None:
         filters["until"] = until_us
@@ -88,8 +87,7 @@ def replay(
         filters["since"] = to_us(since)
     if names is not None:
         filters["names"] = list(names)
-    for event in store.read(**filters):
-        apply(event)
+    state.fold(store.read(**filters))
     return state
 
 

@@ -349,12 +349,10 @@ class Checkpointer:
     def fold(self, events: Iterable[Event]) -> Event | None:
         """Fold ``events``; returns the last one folded."""
         state = self.state
+        if not self.enabled:
+            return state.fold(events)
         apply = state.apply
         last: Event | None = None
-        if not self.enabled:
-            for last in events:
-                apply(last)
-            return last
         policy = self.policy
         every, every_us, min_events = policy.every_events, policy.every_us, policy.min_events
         events = iter(events)
@@ -374,10 +372,9 @@ class Checkpointer:
                 self.min_ts = lo
                 self.checkpoint(last)
                 base_ts, lo = self.base_ts, self.min_ts
-                if not self.enabled:
-                    for last in events:  # the rest folds without checks
-                        apply(last)
-                    return last
+                if not self.enabled:  # the rest folds without checks
+                    rest = state.fold(events)
+                    return last if rest is None else rest
         self.min_ts = lo
         return last
 

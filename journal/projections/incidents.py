@@ -42,7 +42,7 @@ import sys
 from array import array
 from bisect import bisect_right, insort
 from collections import OrderedDict, deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, overload
@@ -112,8 +112,8 @@ class IncidentsSnapshot:
         return incident.tally
 
 
-# An open burst as folded: (start, peak, errors, end if no further error of its type comes).
-# A plain tuple, replaced (not mutated) on each error, so a read copies them all at C speed.
+# An open burst as a capture sees it: (start, peak, errors, end if no further error of its
+# type comes). Made when read (`IncidentTracker.capture`), not on each error.
 BurstView = tuple[int, int, int, int]
 
 
@@ -349,7 +349,7 @@ class _Open:
         # bursts only: a ring of per-bucket counts over the window (the rolling-number idea:
         # fixed size, a record touches one slot), its newest bucket, the count it holds, and
         # the time of the burst's live entry in the schedule
-        self.ring = _EMPTY
+        self.ring: list[int] = []  # a list: its items are read and written without boxing
         self.bucket = 0
         self.now = 0
         self.due = 0
@@ -358,19 +358,24 @@ class _Open:
         """One error in bucket ``b``: slide the ring, count it, keep the peak."""
         ring = self.ring
         n = len(ring)
-        newest = self.bucket
-        if b > newest:
-            for k in range(newest + 1, min(b, newest + n) + 1):  # buckets leaving the window
+        k = self.bucket
+        now = self.now
+        if b > k:
+            # empty the buckets leaving the window (a plain loop: usually one step)
+            stop = b if b < k + n else k + n
+            while k < stop:
+                k += 1
                 i = k % n
-                self.now -= ring[i]
+                now -= ring[i]
                 ring[i] = 0
             self.bucket = b
-        elif b <= newest - n:
+        elif b <= k - n:
             return  # a late error older than the window
         ring[b % n] += 1
-        self.now += 1
-        if self.now > self.opens:
-            self.opens = self.now
+        now += 1
+        self.now = now
+        if now > self.opens:
+            self.opens = now
 
     def tally(self, ts: int) -> None:
         """One error of the incident folded while it is open (the CLI's sliding 60 s window)."""
@@ -385,7 +390,8 @@ class _Open:
             self.t_hi = ts
         w = self.t_win
         w.append(ts)
-        while w[0] <= ts - PEAK_WINDOW_US:
+        gone = ts - PEAK_WINDOW_US
+        while w[0] <= gone:
             w.popleft()
         n = len(w)
         if n > self.t_peak:
@@ -399,9 +405,6 @@ class _Open:
         return (self.t_n, self.t_peak) if self.t_ok and self.t_hi <= end else None
 
 
-_EMPTY = array("i")
-
-
 def _open_to_state(o: _Open) -> list[Any]:
     tally = [o.t_n, o.t_peak, list(o.t_win), o.t_hi, o.t_ok]
     return [
@@ -410,7 +413,7 @@ def _open_to_state(o: _Open) -> list[Any]:
         o.start,
         o.opens,
         o.errors,
-        o.ring.tolist(),
+        list(o.ring),
         o.bucket,
         o.now,
         o.due,
@@ -422,7 +425,7 @@ def _open_from_state(data: list[Any]) -> _Open:
     kind, key, start, opens, errors, ring, bucket, now, due, tally = data
     o = _Open(str(kind), str(key), int(start))
     o.opens, o.errors = int(opens), int(errors)
-    o.ring = array("i", ring) if ring else _EMPTY
+    o.ring = [int(n) for n in ring]
     o.bucket, o.now, o.due = int(bucket), int(now), int(due)
     t_n, t_peak, t_win, t_hi, t_ok = tally
     o.t_n, o.t_peak, o.t_win = int(t_n), int(t_peak), deque(int(t) for t in t_win)
@@ -431,13 +434,25 @@ def _open_from_state(data: list[Any]) -> _Open:
 
 
 class _Track:
-    """One error type's burst state: its last ``threshold + 1`` error times (ascending)."""
+    """One error type's burst state: its last ``keep`` (threshold + 1) error times, ascending."""
 
     __slots__ = ("burst", "last")
 
-    def __init__(self) -> None:
-        self.last = array("q")
+    def __init__(self, keep: int, times: Iterable[int] = ()) -> None:
+        # a deque with a maxlen: appending the newest drops the oldest, in one C call
+        self.last: deque[int] = deque(times, maxlen=keep)
         self.burst: _Open | None = None
+
+
+def _insort_late(last: deque[int], ts: int) -> None:
+    """Put a late time in order among ``last``; if full, drop the oldest (maybe ``ts`` itself)."""
+    if len(last) != last.maxlen:
+        insort(last, ts)
+        return
+    i = bisect_right(last, ts)
+    if i:  # else ts is older than every time kept: it is the one dropped
+        last.popleft()
+        last.insert(i - 1, ts)
 
 
 class IncidentTracker:
@@ -454,12 +469,14 @@ class IncidentTracker:
         self.max_types = max(1, max_types)
         self.closed = ClosedLog(MAX_INCIDENTS)
         self.open_breakers: dict[str, _Open] = {}
-        self.open_bursts: dict[str, BurstView] = {}  # error type -> its open burst
+        # error type -> its track, while it has an open burst (in the order they opened)
+        self.open_bursts: dict[str, _Track] = {}
         # error type -> burst state, least recently seen first (fold order): the front is
         # what `advance` forgets when idle and what makes room at the cap
         self.tracks: OrderedDict[str, _Track] = OrderedDict()
         self.untracked_errors = 0
         self._sweep_at = 0  # no idle type to forget before this time
+        self.due_at = 0  # `advance` has nothing to do before this time (it may be early)
         self._peak_buckets = max(1, window_us // PEAK_BUCKET_US)
         # (exact end of an open burst if no error comes, error type): one live entry per open
         # burst, so `advance` touches only the bursts that are due. Entries may be early.
@@ -520,6 +537,11 @@ class IncidentTracker:
         # the count exceeds the threshold while the oldest of the last threshold+1 is inside
         return track.last[0] + self.window_us
 
+    def _view(self, track: _Track) -> BurstView:
+        burst = track.burst
+        assert burst is not None
+        return burst.start, burst.opens, burst.errors, self._end_of(track)
+
     def _end_burst(self, etype: str, track: _Track, end: int) -> None:
         burst = track.burst
         assert burst is not None
@@ -536,7 +558,7 @@ class IncidentTracker:
             if front.burst is not None:
                 return None
             del tracks[oldest]
-        track = tracks[etype] = _Track()
+        track = tracks[etype] = _Track(self.threshold + 1)
         return track
 
     def error(self, etype: str, ts: int, name: str | None = None) -> None:
@@ -545,56 +567,52 @@ class IncidentTracker:
             o = self.open_breakers.get(name)
             if o is not None:
                 o.tally(ts)
-        track = self.tracks.get(etype)
+        tracks = self.tracks
+        track = tracks.get(etype)
         if track is None:
             track = self._admit(etype, ts)
-            if track is None:
-                self.untracked_errors += 1
-                self._errored(ts)
-                return
         else:
-            self.tracks.move_to_end(etype)
-        last = track.last
-        burst = track.burst
-        if burst is not None and last[0] + self.window_us <= ts:
-            self._end_burst(etype, track, last[0] + self.window_us)
-            burst = None
-        if last and ts < last[-1]:
-            insort(last, ts)  # a late event keeps the times in order
-        else:
-            last.append(ts)
-        if len(last) > self.threshold + 1:
-            del last[0]
-        if burst is not None:
-            burst.errors += 1
-            burst.tally(ts)
-            burst.count(ts // PEAK_BUCKET_US)
-            self.open_bursts[etype] = (
-                burst.start,
-                burst.opens,
-                burst.errors,
-                last[0] + self.window_us,
-            )
-            # no new heap entry: the one scheduled is now early and reschedules when it pops
-        elif len(last) > self.threshold and last[0] > ts - self.window_us:
-            o = _Open("burst", etype, ts)
-            o.errors = o.opens = len(last)
-            o.ring = array("i", bytes(4 * self._peak_buckets))
-            o.bucket = ts // PEAK_BUCKET_US
-            for t in last:
-                o.count(t // PEAK_BUCKET_US)
-            self._opening(o).tally(ts)
-            track.burst = o
-            self.open_bursts[etype] = (o.start, o.opens, o.errors, self._end_of(track))
-            self._schedule(etype, o, self._end_of(track))
-        self._errored(ts)
-
-    def _errored(self, ts: int) -> None:
-        """After an error at ``ts`` was folded (and any incident it ended was closed)."""
-        if self._closed_hi is not None and ts <= self._closed_hi:
+            tracks.move_to_end(etype)
+        if track is None:
+            self.untracked_errors += 1
+        else:  # end, continue or open the type's burst
+            window = self.window_us
+            last = track.last
+            burst = track.burst
+            if burst is not None and last[0] + window <= ts:
+                self._end_burst(etype, track, last[0] + window)
+                burst = None
+            if last and ts < last[-1]:
+                _insort_late(last, ts)  # a late event keeps the times in order
+            else:
+                last.append(ts)
+            if burst is not None:
+                burst.errors += 1
+                burst.tally(ts)
+                burst.count(ts // PEAK_BUCKET_US)
+                # no new heap entry: the one scheduled is now early and reschedules when it pops
+            elif len(last) > self.threshold and last[0] > ts - window:
+                self._open_burst(etype, track, ts)
+        # after the error was folded (and any incident it ended was closed)
+        closed_hi = self._closed_hi
+        if closed_hi is not None and ts <= closed_hi:
             self._note_doubt(ts)
-        if self._newest_error is None or ts > self._newest_error:
+        newest = self._newest_error
+        if newest is None or ts > newest:
             self._newest_error = ts
+
+    def _open_burst(self, etype: str, track: _Track, ts: int) -> None:
+        last = track.last
+        o = _Open("burst", etype, ts)
+        o.errors = o.opens = len(last)
+        o.ring = [0] * self._peak_buckets
+        o.bucket = ts // PEAK_BUCKET_US
+        for t in last:
+            o.count(t // PEAK_BUCKET_US)
+        self._opening(o).tally(ts)
+        track.burst = o
+        self.open_bursts[etype] = track
+        self._schedule(etype, o, self._end_of(track))
 
     def advance(self, now: int) -> None:
         """Time moved to ``now``: close bursts whose window has drained, forget idle types."""
@@ -610,21 +628,23 @@ class IncidentTracker:
                 self._end_burst(etype, track, end)
             else:
                 self._schedule(etype, burst, end)
-        if now < self._sweep_at:
-            return
-        tracks = self.tracks
-        horizon = now - self.window_us
-        while tracks:
-            etype, track = next(iter(tracks.items()))
-            if track.burst is not None or track.last[-1] > horizon:
-                # no type can be idle before the front is (fold order ~ event time; a late
-                # event only makes this early, and early just means another look)
-                self._sweep_at = track.last[-1] + self.window_us
-                break
-            del tracks[etype]
+        if now >= self._sweep_at:
+            tracks = self.tracks
+            horizon = now - self.window_us
+            while tracks:
+                etype, track = next(iter(tracks.items()))
+                if track.burst is not None or track.last[-1] > horizon:
+                    # no type can be idle before the front is (fold order ~ event time; a
+                    # late event only makes this early, and early just means another look)
+                    self._sweep_at = track.last[-1] + self.window_us
+                    break
+                del tracks[etype]
+        self.due_at = min(due[0][0], self._sweep_at) if due else self._sweep_at
 
     def _schedule(self, etype: str, burst: _Open, when: int) -> None:
         burst.due = when
+        if when < self.due_at:
+            self.due_at = when
         heapq.heappush(self._due, (when, etype))
 
     # ------------------------------------------------------------ serialising
@@ -635,9 +655,9 @@ class IncidentTracker:
             "bounds": [self.threshold, self.window_us, self.max_types],
             "closed": self.closed.to_state(),
             "open_breakers": [[k, _open_to_state(o)] for k, o in self.open_breakers.items()],
-            "open_bursts": [[k, list(v)] for k, v in self.open_bursts.items()],
+            "open_bursts": [[k, list(self._view(t))] for k, t in self.open_bursts.items()],
             "tracks": [
-                [k, t.last.tolist(), None if t.burst is None else _open_to_state(t.burst)]
+                [k, list(t.last), None if t.burst is None else _open_to_state(t.burst)]
                 for k, t in self.tracks.items()
             ],
             "untracked_errors": self.untracked_errors,
@@ -657,17 +677,21 @@ class IncidentTracker:
         out = cls(int(threshold), int(window_us), int(max_types))
         out.closed = ClosedLog.from_state(data["closed"])
         out.open_breakers = {str(k): _open_from_state(o) for k, o in data["open_breakers"]}
-        out.open_bursts = {
-            str(k): (int(a), int(b), int(c), int(d)) for k, (a, b, c, d) in data["open_bursts"]
-        }
         for k, last, burst in data["tracks"]:
-            track = _Track()
-            track.last = array("q", last)
+            if len(last) > out.threshold + 1:
+                raise ValueError(f"more error times of {k!r} than the threshold needs")
+            track = _Track(out.threshold + 1, (int(t) for t in last))
             track.burst = None if burst is None else _open_from_state(burst)
             out.tracks[str(k)] = track
+        for k, view in data["open_bursts"]:
+            found = out.tracks.get(str(k))
+            if found is None or found.burst is None or list(out._view(found)) != list(view):
+                raise ValueError(f"open burst of {k!r} unlike its track")
+            out.open_bursts[str(k)] = found
         out.untracked_errors = int(data["untracked_errors"])
         out._sweep_at = int(data["sweep_at"])
         out._due = [(int(when), str(etype)) for when, etype in data["due"]]
+        out.due_at = min(out._due[0][0], out._sweep_at) if out._due else out._sweep_at
         out._sum = {str(k): int(v) for k, v in data["sum"].items()}
         out._n = {str(k): int(v) for k, v in data["n"].items()}
         newest, hi = data["newest_error"], data["closed_hi"]
@@ -679,23 +703,24 @@ class IncidentTracker:
     # ------------------------------------------------------------ reading
 
     def capture(self, at: int) -> IncidentsCapture:
-        """The bounded parts needed for a snapshot as of ``at`` (C-level copies; no change to the fold)."""
+        """The bounded parts needed for a snapshot as of ``at`` (copies; no change to the fold)."""
         open_items = tuple(
             Incident(
                 "breaker", o.key, o.start, None, max(0, at - o.start), o.opens, 0, o.tally_until(at)
             )
             for o in self.open_breakers.values()
         )
+        bursts: list[tuple[str, BurstView]] = []
         tallies: dict[str, tuple[int, int, int] | None] = {}
-        tracks = self.tracks
-        for etype in self.open_bursts:
-            b = tracks[etype].burst
+        for etype, track in self.open_bursts.items():
+            bursts.append((etype, self._view(track)))
+            b = track.burst
             tallies[etype] = None if b is None or not b.t_ok else (b.t_n, b.t_peak, b.t_hi)
         return IncidentsCapture(
             at,
             self.closed.view(),
             open_items,
-            tuple(self.open_bursts.items()),
+            tuple(bursts),
             dict(self._sum),
             dict(self._n),
             tallies,
