@@ -5,10 +5,11 @@ default), the pair (second, cumulative count up to and including that second), i
 ``array('q')``. Recording touches the newest pair (or appends one); counting the events in
 a window is two binary searches and a subtraction, whatever the traffic. Pairs at or older
 than ``newest second - horizon_s`` have expired: reads skip them (one more binary search),
-and a record drops them in one sweep once the arrays have doubled since the last one, so
-memory is at most ``horizon_s`` live pairs of 16 bytes and as many again (or 16 in all)
-awaiting the sweep (amortised O(1) per record, and no expiry work on the others): the resilience4j /
-Hystrix rolling-bucket idea, with a sparse ring so that an idle series costs nothing.
+and a record drops them in one sweep once the arrays have doubled since the last one
+(amortised O(1) per record, and no expiry work in the others), so memory is at most
+``horizon_s`` live pairs of 16 bytes and as many again (or 16 in all) awaiting the sweep:
+the resilience4j / Hystrix rolling-bucket idea, with a sparse ring so that an idle series
+costs nothing.
 
 Seconds are ``ts // 1_000_000`` (floor, microseconds UTC). A window of ``w`` seconds read
 at second ``a`` holds the events whose second ``s`` satisfies ``a - w < s <= a``.

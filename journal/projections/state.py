@@ -25,7 +25,7 @@ Definitions (all on event time):
   kept in a set); past that it is a lower bound and ``diversity_exact`` is False. The journal
   keeps every event: replay over a range, or SQL on the store, gives exact per-type counts.
 - memory does not depend on traffic: each rate series holds at most 900 live (second,
-  cumulative count) pairs of 16 bytes (and at most as many again awaiting compaction), so
+  cumulative count) pairs of 16 bytes (and at most as many again awaiting a sweep), so
   the per-type detail is at most ~29 KB per type at the cap; the recent errors (1000) and
   alerts (100) are rings; alert counts by key use the same cap as the types; incidents are
   bounded (see `journal.projections.incidents`).
