@@ -132,6 +132,18 @@ async def test_followed_events_older_than_the_span_widen_it(journal_url: str) ->
         assert app.span == (T0 - 3600 * S, T0 + 480 * S)
 
 
+async def test_a_follow_landing_while_the_app_quits_is_ignored(journal_url: str) -> None:
+    # a poll's board can arrive while the app takes its screens down: no error on the way out
+    app = _app(journal_url, follow=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        board = app.live_board
+        assert board is not None
+        await app.screen.query_one("#live-status").remove()
+        app._show_live(board)
+        app._replay_failed()
+
+
 async def test_pause_stops_following(journal_url: str) -> None:
     app = _app(journal_url, poll_interval=0.2)
     async with app.run_test(size=(120, 40)) as pilot:

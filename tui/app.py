@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from journal.dashboard import span_text
@@ -116,8 +117,11 @@ class MonitorApp(App[int]):
     def _replay_failed(self) -> None:
         """The first replay failed: say so on the Live screen and try again shortly."""
         self._loading = False
-        for screen in self._live_screens():
-            screen.waiting(self.live_status_text())
+        try:
+            for screen in self._live_screens():
+                screen.waiting(self.live_status_text())
+        except NoMatches:
+            return  # the app is quitting
         self.set_timer(RETRY_REPLAY_S, self._retry_replay)
 
     def _retry_replay(self) -> None:
@@ -132,7 +136,10 @@ class MonitorApp(App[int]):
         screen = self.screen
         if isinstance(screen, LiveScreen):
             latest = max(1, self._latest_hint)
-            screen.progress(self.source.store.progress_id, latest)
+            try:
+                screen.progress(self.source.store.progress_id, latest)
+            except NoMatches:
+                pass  # the app is quitting
 
     def on_live_loaded(self, message: LiveLoaded) -> None:
         self._loading = False
@@ -184,11 +191,14 @@ class MonitorApp(App[int]):
 
     def _show_live(self, board: Board) -> None:
         self.live_board = board
-        for screen in self._live_screens():
-            screen.show(board, self.live_status_text())
-        events = self._mode_screen("events")
-        if isinstance(events, EventsScreen) and events.is_mounted:
-            events.note_newest(self.last_id)
+        try:
+            for screen in self._live_screens():
+                screen.show(board, self.live_status_text())
+            events = self._mode_screen("events")
+            if isinstance(events, EventsScreen) and events.is_mounted:
+                events.note_newest(self.last_id)
+        except NoMatches:
+            pass  # a follow that lands while the app quits: its screens are being taken down
 
     def _live_screens(self) -> Iterable[LiveScreen]:
         for stack in self._screen_stacks.values():
